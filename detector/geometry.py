@@ -1,0 +1,67 @@
+"""Pure box arithmetic over NumPy arrays. Boxes are ``[x, y, w, h]`` rows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of every pair of boxes.
+
+    Args:
+        a: ``(N, 4)`` boxes.
+        b: ``(M, 4)`` boxes.
+
+    Returns:
+        ``(N, M)`` overlaps in ``[0, 1]``.
+    """
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(a[:, None, 0] + a[:, None, 2], b[None, :, 0] + b[None, :, 2])
+    y1 = np.minimum(a[:, None, 1] + a[:, None, 3], b[None, :, 1] + b[None, :, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def group_overlapping(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> list[np.ndarray]:
+    """Greedy grouping: the best remaining box takes every remaining box that overlaps it enough.
+
+    Args:
+        boxes: ``(N, 4)`` boxes.
+        scores: ``(N,)`` scores; higher seeds first.
+        threshold: Least IoU with the seed to join its group.
+
+    Returns:
+        Index arrays, one per group, each starting with its seed; groups ordered by seed score.
+    """
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    overlaps = iou(boxes, boxes)
+    taken = np.zeros(len(order), bool)
+    groups = []
+    for seed in order:
+        if taken[seed]:
+            continue
+        members = order[(~taken[order]) & (overlaps[seed, order] >= threshold)]
+        taken[members] = True
+        groups.append(members)
+    return groups
+
+
+def centre_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance between the centres of every pair of boxes.
+
+    Args:
+        a: ``(N, 4)`` boxes.
+        b: ``(M, 4)`` boxes.
+
+    Returns:
+        ``(N, M)`` distances in pixels.
+    """
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    ca = a[:, :2] + a[:, 2:] / 2
+    cb = b[:, :2] + b[:, 2:] / 2
+    return np.linalg.norm(ca[:, None, :] - cb[None, :, :], axis=-1)

@@ -1,0 +1,39 @@
+"""Settings of the plate scanner."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class ScanSpec(BaseModel):
+    """Where and how finely the scanner looks for plates.
+
+    Attributes:
+        min_plate_width: Narrowest plate to find, in frame pixels.
+        max_plate_width: Widest plate to find, in frame pixels.
+        scales_per_octave: Pyramid levels per halving of the image size.
+        plate_width_in_window: Plate width, as a share of the window width, that a level's scale aims at.
+        presence_threshold: Presence probability above which a window is a hit.
+        merge_iou: Hits whose boxes overlap at least this much belong to one candidate.
+        min_hits: Hits a candidate needs (overlapping windows that agree).
+        batch_size: Windows per network call when crops are re-checked.
+        refine: Re-check each candidate with batched crops on a finer grid around it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_plate_width: int = Field(60, ge=8)
+    max_plate_width: int = Field(400, ge=8)
+    scales_per_octave: int = Field(4, ge=1, le=12)
+    plate_width_in_window: float = Field(0.7, gt=0.1, lt=1.0)
+    presence_threshold: float = Field(0.9, gt=0, lt=1)
+    merge_iou: float = Field(0.3, gt=0, lt=1)
+    min_hits: int = Field(1, ge=1)
+    batch_size: int = Field(64, ge=1)
+    refine: bool = True
+
+    @model_validator(mode="after")
+    def _widths_ordered(self) -> "ScanSpec":
+        if self.min_plate_width > self.max_plate_width:
+            raise ValueError(f"min_plate_width ({self.min_plate_width}) exceeds max_plate_width ({self.max_plate_width})")
+        return self

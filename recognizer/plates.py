@@ -1,0 +1,215 @@
+"""Flat, front-on images of number plates in several national styles."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from recognizer.glyphs import GlyphSet
+from recognizer.spec import PlateFormat
+
+PLATE_HEIGHT = 110
+"""Height in pixels of a rendered plate before it is placed in a scene."""
+
+# Plate width over height, and the share of the height the main characters take, per style.
+_ASPECT = {"uk_front": 4.7, "uk_rear": 4.7, "eu": 4.7, "br_old": 3.08, "br_red": 3.08, "mercosur": 3.08, "us": 2.0}
+_TEXT_HEIGHT = {"uk_front": 0.70, "uk_rear": 0.70, "eu": 0.72, "br_old": 0.55, "br_red": 0.55, "mercosur": 0.55, "us": 0.50}
+_WORDS = ["SAO PAULO", "RIO DE JANEIRO", "CURITIBA", "BRASIL", "REPUBLICA ARGENTINA", "CALIFORNIA", "TEXAS",
+          "NEW YORK", "FLORIDA", "OHIO", "ILLINOIS", "ARIZONA", "GARDEN STATE", "EMPIRE STATE", "SUNSHINE STATE",
+          "LAND OF LINCOLN", "DEALER", "MG", "PR", "RJ", "SC", "BH", "ford", "Toyota", "www.dealer.com"]
+
+
+@dataclass(frozen=True)
+class PlateImage:
+    """A rendered plate.
+
+    Attributes:
+        image: ``(h, w)`` uint8 grayscale plate.
+        alpha: ``(h, w)`` uint8, 255 inside the plate's outline (rounded corners are 0).
+        text: The characters a reader should return, separators removed.
+    """
+
+    image: np.ndarray
+    alpha: np.ndarray
+    text: str
+
+
+def random_text(rng: np.random.Generator, pattern: str) -> str:
+    """Characters for a plate pattern.
+
+    Args:
+        rng: Random generator.
+        pattern: ``L`` letter, ``N`` digit, ``A`` either; other characters are kept as they are.
+
+    Returns:
+        The text with its separators.
+    """
+    out = []
+    for symbol in pattern:
+        if symbol == "L":
+            out.append(rng.choice(list(string.ascii_uppercase)))
+        elif symbol == "N":
+            out.append(rng.choice(list(string.digits)))
+        elif symbol == "A":
+            out.append(rng.choice(list(string.ascii_uppercase + string.digits)))
+        else:
+            out.append(symbol)
+    return "".join(out)
+
+
+def _text_strip(glyphs: GlyphSet, text: str, height: int, spacing: float, stretch: float,
+                max_width: int, round_dash: bool = False) -> np.ndarray:
+    """Ink mask of a line of text, ``(height, w)`` with ``w <= max_width``."""
+    pieces = []
+    gap = max(1, round(spacing * height))
+    for char in text:
+        if char == " ":
+            pieces.append(np.zeros((height, max(2, round(0.35 * height))), np.uint8))
+            continue
+        mask = glyphs.masks.get(char)
+        if mask is None:
+            continue
+        if char == "-":
+            w = max(2, round(0.3 * height))
+            t = max(2, round((0.2 if round_dash else 0.1) * height))
+            dash = np.zeros((height, w), np.uint8)
+            if round_dash:
+                dash[height // 2 - t // 2 : height // 2 - t // 2 + t, w // 2 - t // 2 : w // 2 - t // 2 + t] = 255
+            else:
+                dash[height // 2 - t // 2 : height // 2 - t // 2 + t] = 255
+            pieces.append(dash)
+        else:
+            w = max(2, round(mask.shape[1] * height / mask.shape[0] * stretch))
+            pieces.append(cv2.resize(mask, (w, height), interpolation=cv2.INTER_AREA))
+        pieces.append(np.zeros((height, gap), np.uint8))
+    strip = np.concatenate(pieces[:-1] or [np.zeros((height, 2), np.uint8)], axis=1)
+    if strip.shape[1] > max_width:
+        strip = cv2.resize(strip, (max_width, height), interpolation=cv2.INTER_AREA)
+    return strip
+
+
+def _stamp(canvas: np.ndarray, mask: np.ndarray, x: int, y: int, value: float) -> None:
+    """Blends ink of gray level ``value`` into ``canvas`` (float32) at ``(x, y)``, clipping at the edges."""
+    h, w = mask.shape
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(canvas.shape[1], x + w), min(canvas.shape[0], y + h)
+    if x1 <= x0 or y1 <= y0:
+        return
+    a = mask[y0 - y : y1 - y, x0 - x : x1 - x].astype(np.float32) / 255.0
+    region = canvas[y0:y1, x0:x1]
+    region[:] = region * (1 - a) + value * a
+
+
+def _colours(rng: np.random.Generator, style: str) -> tuple[float, float]:
+    """Background and ink gray levels of a style."""
+    if style == "uk_rear":
+        return rng.uniform(170, 225), rng.uniform(5, 50)
+    if style == "br_old":
+        return rng.uniform(135, 215), rng.uniform(5, 60)
+    if style == "br_red":
+        return rng.uniform(60, 120), rng.uniform(190, 250)
+    if style == "us":
+        if rng.random() < 0.15:
+            return rng.uniform(20, 90), rng.uniform(170, 250)
+        return rng.uniform(150, 250), rng.uniform(5, 120)
+    return rng.uniform(190, 250), rng.uniform(5, 50)
+
+
+def render_plate(rng: np.random.Generator, plate_format: PlateFormat, glyph_sets: list[GlyphSet],
+                 uk_glyphs: GlyphSet | None = None) -> PlateImage:
+    """Draws one plate of a format with random text, font, colours, border, screws and dirt.
+
+    Args:
+        rng: Random generator.
+        plate_format: Format to draw.
+        glyph_sets: Fonts to choose from.
+        uk_glyphs: Font for UK styles, if available.
+
+    Returns:
+        The plate image, its outline and its text.
+    """
+    style = plate_format.style
+    pattern = plate_format.patterns[rng.integers(len(plate_format.patterns))]
+    text = random_text(rng, pattern)
+    glyphs = uk_glyphs if style.startswith("uk") and uk_glyphs is not None else glyph_sets[rng.integers(len(glyph_sets))]
+    h = PLATE_HEIGHT
+    w = int(round(h * _ASPECT[style] * rng.uniform(0.93, 1.07)))
+    background, ink = _colours(rng, style)
+    canvas = np.full((h, w), background, np.float32)
+
+    # Vertical gradient of the plate's finish.
+    canvas += np.linspace(rng.uniform(-20, 20), rng.uniform(-20, 20), h, dtype=np.float32)[:, None]
+
+    left, top, right, bottom = 0.04 * w, 0.0, 0.96 * w, float(h)
+    band_value = rng.uniform(30, 90)
+    if style == "eu" or (style.startswith("uk") and rng.random() < 0.4):
+        band_w = int(0.085 * w)
+        canvas[:, :band_w] = band_value
+        code = "".join(rng.choice(list("ABCDEFGHIKLMNPRSUK"), size=rng.integers(1, 3)))
+        small = _text_strip(glyph_sets[0], code, int(0.22 * h), 0.08, 1.0, band_w - 4)
+        _stamp(canvas, small, (band_w - small.shape[1]) // 2, int(0.68 * h), rng.uniform(200, 250))
+        left = band_w + 0.02 * w
+    if style == "mercosur":
+        band_h = int(0.22 * h)
+        canvas[:band_h] = band_value
+        word = str(rng.choice(["BRASIL", "REPUBLICA ARGENTINA", "MERCOSUR"]))
+        small = _text_strip(glyph_sets[0], word, int(0.6 * band_h), 0.1, 1.0, int(0.6 * w))
+        _stamp(canvas, small, (w - small.shape[1]) // 2, int(0.2 * band_h), rng.uniform(200, 250))
+        top = band_h + 0.04 * h
+    if style in {"br_old", "br_red", "us"}:
+        small_h = int((0.16 if style != "us" else 0.14) * h)
+        word = str(rng.choice(_WORDS))
+        if style != "us":
+            word = f"{rng.choice(['SP', 'RJ', 'PR', 'MG', 'SC', 'RS'])} - {word}"
+        small = _text_strip(glyphs, word.upper(), small_h, 0.1, 1.0, int(0.8 * w))
+        _stamp(canvas, small, (w - small.shape[1]) // 2, int(0.06 * h), ink)
+        top = 0.06 * h + small_h + 0.04 * h
+        if style == "us" and rng.random() < 0.7:
+            word = str(rng.choice(_WORDS))
+            small = _text_strip(glyphs, word.upper(), int(0.1 * h), 0.1, 1.0, int(0.7 * w))
+            _stamp(canvas, small, (w - small.shape[1]) // 2, int(0.86 * h), ink)
+            bottom = 0.84 * h
+
+    # Main characters, vertically centred in the free area.
+    char_h = int(min(_TEXT_HEIGHT[style] * h * rng.uniform(0.9, 1.05), bottom - top - 4))
+    mask = _text_strip(glyphs, text, char_h, rng.uniform(0.03, 0.12), rng.uniform(0.7, 1.2), int(right - left),
+                       round_dash=bool(rng.random() < 0.5))
+    if rng.random() < 0.3:
+        size = int(rng.integers(2, 5))
+        kernel = np.ones((size, size), np.uint8)
+        mask = cv2.dilate(mask, kernel) if rng.random() < 0.6 else cv2.erode(mask, kernel)
+    x = int(left + (right - left - mask.shape[1]) / 2 + rng.uniform(-0.02, 0.02) * w)
+    y = int(top + (bottom - top - char_h) / 2 + rng.uniform(-0.03, 0.03) * h)
+    _stamp(canvas, mask, x, y, ink)
+
+    # Border, screws and dirt.
+    if rng.random() < 0.6:
+        t = int(rng.integers(2, 6))
+        inset = int(rng.integers(1, 6))
+        cv2.rectangle(canvas, (inset, inset), (w - inset - 1, h - inset - 1), float(ink), t)
+    if rng.random() < 0.5:
+        for sx in (0.12, 0.88) if rng.random() < 0.5 else (0.2, 0.8):
+            sy = 0.12 if style == "us" else 0.5
+            cv2.circle(canvas, (int(sx * w), int(sy * h)), int(0.04 * h), float(rng.uniform(60, 220)), -1)
+    for _ in range(int(rng.integers(0, 6))):
+        cx, cy = int(rng.integers(0, w)), int(rng.integers(0, h))
+        cv2.ellipse(canvas, (cx, cy), (int(rng.integers(3, 25)), int(rng.integers(2, 12))), float(rng.uniform(0, 180)),
+                    0, 360, float(rng.uniform(40, 200)), -1)
+    if rng.random() < 0.5:
+        noise = cv2.GaussianBlur(rng.normal(0, 1, (h // 4 + 1, w // 4 + 1)).astype(np.float32), (0, 0), 2)
+        canvas += cv2.resize(noise, (w, h)) * rng.uniform(5, 25)
+
+    alpha = np.full((h, w), 255, np.uint8)
+    radius = int(rng.uniform(0, 0.12) * h)
+    if radius > 1:
+        for cx, cy in ((radius, radius), (w - radius - 1, radius), (radius, h - radius - 1), (w - radius - 1, h - radius - 1)):
+            corner = np.zeros_like(alpha)
+            cv2.circle(corner, (cx, cy), radius, 255, -1)
+            xs = slice(0, radius) if cx == radius else slice(w - radius, w)
+            ys = slice(0, radius) if cy == radius else slice(h - radius, h)
+            alpha[ys, xs] = corner[ys, xs]
+    plain = "".join(c for c in text if c.isalnum())
+    return PlateImage(image=np.clip(canvas, 0, 255).astype(np.uint8), alpha=alpha, text=plain)

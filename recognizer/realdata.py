@@ -1,0 +1,100 @@
+"""Labelled real photos (validation only): manifests and plate crops as network windows."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from recognizer.decode import decode
+from recognizer.engine import PlateNetwork
+from recognizer.spec import ModelSpec
+
+CROP_PLATE_WIDTHS = (0.62, 0.7, 0.78)
+"""Plate widths, as shares of the window width, at which a plate crop is tried."""
+
+
+@dataclass(frozen=True)
+class LabelledPlate:
+    """One row of a ``manifest.csv``.
+
+    Attributes:
+        path: Image file.
+        text: Plate text, uppercase ``[A-Z0-9]``.
+        box: ``(x, y, w, h)`` of the plate in pixels, or None when unknown (crop sets).
+    """
+
+    path: Path
+    text: str
+    box: tuple[int, int, int, int] | None
+
+
+def load_manifest(manifest: Path) -> list[LabelledPlate]:
+    """Reads a manifest with columns ``file,plate_text,x,y,w,h,...``.
+
+    Args:
+        manifest: The CSV file; image paths are relative to its folder.
+
+    Returns:
+        One entry per plate, in file order.
+
+    Raises:
+        FileNotFoundError: If the manifest does not exist.
+        ValueError: If a required column is missing.
+    """
+    if not manifest.is_file():
+        raise FileNotFoundError(f"manifest not found: {manifest}")
+    rows = []
+    with manifest.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"file", "plate_text"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{manifest}: missing columns {sorted(missing)}")
+        for row in reader:
+            box = None
+            if all(row.get(k) for k in ("x", "y", "w", "h")):
+                box = (int(float(row["x"])), int(float(row["y"])), int(float(row["w"])), int(float(row["h"])))
+            rows.append(LabelledPlate(manifest.parent / row["file"], row["plate_text"].strip().upper(), box))
+    return rows
+
+
+def crop_windows(gray: np.ndarray, model: ModelSpec, plate_share: float = 0.85) -> np.ndarray:
+    """Places a plate crop in windows at each of ``CROP_PLATE_WIDTHS``.
+
+    Args:
+        gray: ``(h, w)`` uint8 crop whose plate spans about ``plate_share`` of its width.
+        model: Window size.
+        plate_share: Share of the crop's width the plate takes.
+
+    Returns:
+        ``(len(CROP_PLATE_WIDTHS), H, W)`` uint8 windows, the crop centred and its edges replicated.
+    """
+    wh, ww = model.window_shape
+    out = np.empty((len(CROP_PLATE_WIDTHS), wh, ww), np.uint8)
+    for i, share in enumerate(CROP_PLATE_WIDTHS):
+        scale = share * ww / (plate_share * gray.shape[1])
+        w = max(1, round(gray.shape[1] * scale))
+        h = max(1, round(gray.shape[0] * scale))
+        resized = cv2.resize(gray, (w, h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        canvas = cv2.copyMakeBorder(resized, wh, wh, ww, ww, cv2.BORDER_REPLICATE)
+        cy, cx = canvas.shape[0] // 2, canvas.shape[1] // 2
+        out[i] = canvas[cy - wh // 2 : cy - wh // 2 + wh, cx - ww // 2 : cx - ww // 2 + ww]
+    return out
+
+
+def read_crop(network: PlateNetwork, gray: np.ndarray, model: ModelSpec) -> str:
+    """Reads a plate crop with the reader alone: the window of :func:`crop_windows` most sure of a plate.
+
+    Args:
+        network: The plate network.
+        gray: ``(h, w)`` uint8 crop.
+        model: Window spec and alphabet.
+
+    Returns:
+        The plate text.
+    """
+    scores = network.predict_windows(crop_windows(gray, model))
+    return decode(scores.chars[int(np.argmax(scores.presence))], model).text

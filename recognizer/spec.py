@@ -1,0 +1,192 @@
+"""Settings shared by the renderer, the network and the decoder.
+
+These pydantic models are parts of the one application config (``stream.config.AppConfig``); they live
+here so that ``recognizer`` never imports from ``stream``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+BLANK = "_"
+"""Label of the "no character" class; it is always the last class of every position."""
+
+
+class StrictModel(BaseModel):
+    """Base of every config model: unknown keys are errors and instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(StrictModel):
+    """What the network sees and says.
+
+    Attributes:
+        alphabet: The characters a position can hold, in class order; "no character" follows them.
+        positions: Number of character positions read per window.
+        window_width: Window width in pixels.
+        window_height: Window height in pixels.
+    """
+
+    alphabet: str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    positions: int = Field(7, ge=1, le=16)
+    window_width: int = Field(128, ge=32)
+    window_height: int = Field(64, ge=16)
+
+    @field_validator("alphabet")
+    @classmethod
+    def _unique_characters(cls, value: str) -> str:
+        if not value or len(set(value)) != len(value) or BLANK in value:
+            raise ValueError(f"alphabet must be non-empty, unique and without {BLANK!r}: {value!r}")
+        return value
+
+    @property
+    def classes(self) -> int:
+        """Classes per position: the alphabet plus "no character"."""
+        return len(self.alphabet) + 1
+
+    @property
+    def window_shape(self) -> tuple[int, int]:
+        """``(height, width)`` of one window."""
+        return (self.window_height, self.window_width)
+
+
+class PlateFormat(StrictModel):
+    """One plate layout the renderer draws and the decoder may check a read against.
+
+    Attributes:
+        name: Short name, e.g. ``br_old``.
+        pattern: Characters of the plate: ``L`` a letter, ``N`` a digit, ``A`` either, ``-`` or a space a
+            gap that is drawn but not read. Several patterns may be separated by ``|``.
+        style: Drawing style: ``uk_front``, ``uk_rear``, ``eu``, ``br_old``, ``br_red``, ``mercosur`` or ``us``.
+        weight: Relative frequency among generated plates.
+    """
+
+    name: str
+    pattern: str
+    style: str
+    weight: float = Field(1.0, gt=0)
+
+    @field_validator("pattern")
+    @classmethod
+    def _valid_pattern(cls, value: str) -> str:
+        for part in value.split("|"):
+            if not part or set(part) - set("LNA- "):
+                raise ValueError(f"pattern parts use only L, N, A, '-' and ' ': {value!r}")
+        return value
+
+    @field_validator("style")
+    @classmethod
+    def _known_style(cls, value: str) -> str:
+        styles = {"uk_front", "uk_rear", "eu", "br_old", "br_red", "mercosur", "us"}
+        if value not in styles:
+            raise ValueError(f"style must be one of {sorted(styles)}: {value!r}")
+        return value
+
+    @property
+    def patterns(self) -> list[str]:
+        """The alternative patterns of this format."""
+        return self.pattern.split("|")
+
+
+def _default_formats() -> list[PlateFormat]:
+    return [
+        PlateFormat(name="uk_front", pattern="LLNN LLL", style="uk_front", weight=1.0),
+        PlateFormat(name="uk_rear", pattern="LLNN LLL", style="uk_rear", weight=1.0),
+        PlateFormat(name="es", pattern="NNNN LLL", style="eu", weight=0.6),
+        PlateFormat(name="pl", pattern="LL NNNNN|LLL NNNN|LL NNNLL", style="eu", weight=0.5),
+        PlateFormat(name="sk_cz", pattern="LL NNNLL|NLN NNNN", style="eu", weight=0.5),
+        PlateFormat(name="de", pattern="L LL NNNN|LL LL NNN|LLL L NNN", style="eu", weight=0.4),
+        PlateFormat(name="br_old", pattern="LLL-NNNN", style="br_old", weight=2.0),
+        PlateFormat(name="br_red", pattern="LLL-NNNN", style="br_red", weight=0.4),
+        PlateFormat(name="mercosur_ar", pattern="LL NNN LL", style="mercosur", weight=0.5),
+        PlateFormat(name="mercosur_br", pattern="LLLNLNN", style="mercosur", weight=0.5),
+        PlateFormat(name="us", pattern="NLLLNNN|LLLNNNN|AAAAAA|AAAAA|NAAANNN|AAAAAAA", style="us", weight=2.0),
+    ]
+
+
+class RendererSpec(StrictModel):
+    """How training windows are generated.
+
+    Attributes:
+        formats: Plate formats and their frequencies.
+        font_dirs: Folders searched for ``.ttf``/``.otf`` fonts; missing folders are skipped.
+        uk_font: Optional font for UK styles (the UK plate font); Debian fonts stand in when absent.
+        positive_fraction: Share of generated windows that hold a plate by the presence rule.
+        min_fill: A plate is present only if its width or its height exceeds this share of the window's.
+        max_width_fill: ... and its width is under this share of the window's width,
+        max_height_fill: ... and its height is under this share of the window's height.
+    """
+
+    formats: list[PlateFormat] = Field(default_factory=_default_formats)
+    font_dirs: list[Path] = Field(
+        default_factory=lambda: [
+            Path("/usr/share/fonts/truetype/dejavu"),
+            Path("/usr/share/fonts/truetype/liberation2"),
+            Path("/usr/share/fonts/truetype/liberation"),
+            Path("/usr/share/fonts/truetype/freefont"),
+            Path("/usr/share/fonts/opentype/bebas-neue"),
+        ]
+    )
+    uk_font: Path | None = None
+    positive_fraction: float = Field(0.6, gt=0, lt=1)
+    min_fill: float = Field(0.6, gt=0, lt=1)
+    max_width_fill: float = Field(0.8, gt=0, le=1)
+    max_height_fill: float = Field(0.875, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _fills_consistent(self) -> "RendererSpec":
+        if self.min_fill >= self.max_width_fill:
+            raise ValueError(f"min_fill ({self.min_fill}) must be below max_width_fill ({self.max_width_fill})")
+        if not self.formats:
+            raise ValueError("formats must list at least one plate format")
+        return self
+
+
+class TrainSpec(StrictModel):
+    """Training run settings.
+
+    Attributes:
+        batch_size: Windows per step.
+        steps_per_epoch: Steps between checkpoints and validations.
+        epochs: Total epochs of a run (a resumed run continues up to this number).
+        learning_rate: Peak Adam learning rate (cosine decay over all epochs).
+        seed: Seed of the generator and of the weights.
+        workers: Processes that render training windows.
+        val_windows: Generated windows held back for validation.
+        real_crops: Manifest of real plate crops scored after every epoch (validation only).
+    """
+
+    batch_size: int = Field(64, ge=1)
+    steps_per_epoch: int = Field(500, ge=1)
+    epochs: int = Field(40, ge=1)
+    learning_rate: float = Field(2e-3, gt=0)
+    seed: int = 1
+    workers: int = Field(1, ge=1)
+    val_windows: int = Field(2000, ge=1)
+    real_crops: Path | None = Path("../shared/data/dev/openalpr_br_crops/manifest.csv")
+
+
+class RecognizerSpec(StrictModel):
+    """Where the weights are and which engine runs them.
+
+    Attributes:
+        weights: Keras weights file (``.weights.h5``), relative to the repository when not absolute.
+        onnx: ONNX export of the same weights, used when ``engine`` is ``onnx``.
+        engine: ``onnx`` (ONNX Runtime, no TensorFlow needed) or ``keras``.
+        threads: Inference threads.
+    """
+
+    weights: Path = Path("recognizer/weights/anpr.weights.h5")
+    onnx: Path = Path("recognizer/weights/anpr.onnx")
+    engine: str = "onnx"
+    threads: int = Field(2, ge=1)
+
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        if value not in {"onnx", "keras"}:
+            raise ValueError(f"engine must be 'onnx' or 'keras': {value!r}")
+        return value

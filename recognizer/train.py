@@ -1,0 +1,210 @@
+"""Training on generated windows: streamed batches, checkpoints every epoch, resumable, validated each epoch."""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing as mp
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from recognizer.decode import decode, o0_equal
+from recognizer.engine import PlateNetwork
+from recognizer.outputs import CHAR_OFFSET
+from recognizer.realdata import load_manifest, read_crop
+from recognizer.spec import ModelSpec, RendererSpec, TrainSpec
+from recognizer.windows import WindowBatch, WindowGenerator
+
+log = logging.getLogger(__name__)
+
+_worker_generator: WindowGenerator | None = None
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Validation figures of one epoch.
+
+    Attributes:
+        presence_accuracy: Share of generated windows whose presence is classified right.
+        generated_exact: Share of generated plates read exactly.
+        real_exact: Share of real crops read exactly (None without a crop manifest).
+        real_exact_o0: The same with O and 0 (and I and 1) taken as equal.
+    """
+
+    presence_accuracy: float
+    generated_exact: float
+    real_exact: float | None
+    real_exact_o0: float | None
+
+
+def _init_worker(model: ModelSpec, renderer: RendererSpec, seed: int) -> None:
+    global _worker_generator
+    cv2.setNumThreads(1)
+    _worker_generator = WindowGenerator(model, renderer, seed)
+
+
+def _render_batch(args: tuple[int, int, int]) -> WindowBatch:
+    seed, index, size = args
+    assert _worker_generator is not None
+    return _worker_generator.batch(np.random.default_rng([seed, index]), size)
+
+
+def to_targets(batch: WindowBatch) -> tuple[np.ndarray, np.ndarray]:
+    """Network inputs and loss targets of a batch.
+
+    Returns:
+        ``(N, H, W, 1)`` float32 images and ``(N, 5 + P)`` float32 targets: presence, the plate box as shares
+        of the window, then class per position (-1 where there is no plate).
+    """
+    x = batch.images[..., None].astype(np.float32)
+    y = np.concatenate([batch.presence[:, None], batch.boxes, batch.chars.astype(np.float32)], axis=1)
+    return x, y
+
+
+def batch_stream(model: ModelSpec, renderer: RendererSpec, train: TrainSpec, first_step: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Endless generated training batches, rendered by ``train.workers`` processes.
+
+    Args:
+        model: Window spec.
+        renderer: Renderer spec.
+        train: Batch size, seed and workers.
+        first_step: Index of the first batch (a resumed run continues the sequence).
+
+    Yields:
+        ``(x, y)`` as :func:`to_targets` gives them.
+    """
+    context = mp.get_context("spawn")
+    with context.Pool(train.workers, _init_worker, (model, renderer, train.seed)) as pool:
+        step = first_step
+        while True:
+            tasks = [(train.seed, i, train.batch_size) for i in range(step, step + 256)]
+            for batch in pool.imap(_render_batch, tasks):
+                yield to_targets(batch)
+            step += 256
+
+
+def plate_loss(y_true, y_pred):  # type: ignore[no-untyped-def]
+    """Presence cross-entropy, plus box error and summed character cross-entropy where a plate is present.
+
+    Args:
+        y_true: ``(N, 5 + P)`` targets from :func:`to_targets`.
+        y_pred: ``(N, 5 + P * C)`` scores.
+
+    Returns:
+        ``(N,)`` losses.
+    """
+    from keras import ops
+
+    positions = ops.shape(y_true)[1] - CHAR_OFFSET
+    presence_true = y_true[:, :1]
+    presence_loss = ops.mean(ops.binary_crossentropy(presence_true, y_pred[:, :1], from_logits=True), axis=-1)
+    box_error = ops.abs(y_true[:, 1:CHAR_OFFSET] - y_pred[:, 1:CHAR_OFFSET])
+    box_loss = ops.sum(ops.where(box_error < 0.05, 10 * box_error**2, box_error - 0.025), axis=-1) * 10 * presence_true[:, 0]
+    chars = ops.reshape(y_pred[:, CHAR_OFFSET:], (ops.shape(y_pred)[0], positions, -1))
+    labels = ops.cast(y_true[:, CHAR_OFFSET:], "int32")
+    valid = ops.cast(labels >= 0, "float32")
+    char_loss = ops.sparse_categorical_crossentropy(ops.maximum(labels, 0), chars, from_logits=True)
+    return presence_loss + box_loss + ops.sum(char_loss * valid, axis=-1)
+
+
+def validate(net, model: ModelSpec, generated: WindowBatch, real_crops: Path | None) -> Scores:  # type: ignore[no-untyped-def]
+    """Scores a network on held-back generated windows and on real plate crops.
+
+    Args:
+        net: Keras window network.
+        model: Window spec.
+        generated: Held-back generated windows.
+        real_crops: Manifest of real crops, or None.
+
+    Returns:
+        The epoch's scores.
+    """
+    network = PlateNetwork(lambda x: np.asarray(net(x, training=False)), model)
+    scores = [network.predict_windows(generated.images[i : i + 256]) for i in range(0, len(generated.images), 256)]
+    presence = np.concatenate([s.presence for s in scores])
+    chars = np.concatenate([s.chars for s in scores])
+    presence_accuracy = float(np.mean((presence > 0.5) == (generated.presence > 0.5)))
+    positives = np.flatnonzero(generated.presence > 0.5)
+    reads = [decode(chars[i], model).text for i in positives]
+    generated_exact = float(np.mean([r == generated.texts[i] for r, i in zip(reads, positives)])) if len(positives) else 0.0
+    real_exact = real_o0 = None
+    if real_crops is not None and real_crops.is_file():
+        rows = load_manifest(real_crops)
+        texts = [read_crop(network, cv2.imread(str(r.path), cv2.IMREAD_GRAYSCALE), model) for r in rows]
+        real_exact = float(np.mean([t == r.text for t, r in zip(texts, rows)]))
+        real_o0 = float(np.mean([o0_equal(t, r.text) for t, r in zip(texts, rows)]))
+    return Scores(presence_accuracy, generated_exact, real_exact, real_o0)
+
+
+def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Path, weights_out: Path | None = None) -> Path:
+    """Trains (or resumes training of) the plate network.
+
+    The run folder holds ``checkpoint.keras`` (weights and optimizer, written every epoch), ``state.json``
+    (epochs done, best score), ``log.jsonl`` (one line of scores per epoch) and ``best.weights.h5`` (the
+    window network's weights at the best real-crop score, or the latest without real crops). Running the
+    same command again resumes after the last finished epoch.
+
+    Args:
+        model: Window spec.
+        renderer: Renderer spec.
+        spec: Training spec.
+        run_dir: Folder of the run.
+        weights_out: Where to copy the best weights when training ends.
+
+    Returns:
+        Path of the best weights.
+    """
+    import keras
+    from tqdm import tqdm
+
+    from recognizer.network import build_network
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state_path, checkpoint = run_dir / "state.json", run_dir / "checkpoint.keras"
+    state = json.loads(state_path.read_text()) if state_path.is_file() else {"epoch": 0, "best": -1.0, "seconds": 0.0}
+    keras.utils.set_random_seed(spec.seed)
+    if checkpoint.is_file() and state["epoch"] > 0:
+        trainer = keras.models.load_model(checkpoint, custom_objects={"plate_loss": plate_loss})
+        log.info("resuming after epoch %d from %s", state["epoch"], checkpoint)
+    else:
+        net = build_network(model, model.window_shape)
+        trainer = keras.Sequential([net, keras.layers.Flatten(name="flat")], name="anpr_train")
+        schedule = keras.optimizers.schedules.CosineDecay(
+            spec.learning_rate / 10, spec.epochs * spec.steps_per_epoch, warmup_target=spec.learning_rate,
+            warmup_steps=spec.steps_per_epoch, alpha=0.02)
+        trainer.compile(optimizer=keras.optimizers.Adam(schedule), loss=plate_loss)
+    net = trainer.layers[0]
+    generated = WindowGenerator(model, renderer, seed=spec.seed + 1_000_003).batch(
+        np.random.default_rng([spec.seed, 10**9]), spec.val_windows)
+    stream = batch_stream(model, renderer, spec, state["epoch"] * spec.steps_per_epoch)
+    best_path = run_dir / "best.weights.h5"
+    for epoch in range(state["epoch"], spec.epochs):
+        started = time.monotonic()
+        losses = []
+        with tqdm(range(spec.steps_per_epoch), desc=f"epoch {epoch + 1}/{spec.epochs}", mininterval=30) as bar:
+            for _ in bar:
+                x, y = next(stream)
+                losses.append(float(trainer.train_on_batch(x, y)))
+                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+        scores = validate(net, model, generated, spec.real_crops)
+        state["seconds"] += time.monotonic() - started
+        state["epoch"] = epoch + 1
+        score = scores.real_exact if scores.real_exact is not None else scores.generated_exact
+        if score >= state["best"]:
+            state["best"] = score
+            net.save_weights(best_path)
+        trainer.save(checkpoint)
+        record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "hours": state["seconds"] / 3600, **scores.__dict__}
+        with (run_dir / "log.jsonl").open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        state_path.write_text(json.dumps(state))
+        log.info("epoch %d: %s", epoch + 1, record)
+    if weights_out is not None:
+        weights_out.parent.mkdir(parents=True, exist_ok=True)
+        weights_out.write_bytes(best_path.read_bytes())
+    return best_path

@@ -1,0 +1,202 @@
+"""The ``anpr`` command line: run, read, eval, subscribe, train, export, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from stream.config import AppConfig, ConfigError, load_config, resolve
+
+log = logging.getLogger(__name__)
+
+DEMO_CLIP = Path(__file__).resolve().parent / "demo" / "demo.mp4"
+"""The built-in demo clip, replayed when ``run`` is given no source."""
+
+
+def _lengths(text: str) -> tuple[int, int]:
+    low, _, high = text.partition("-")
+    try:
+        return int(low), int(high or low)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected N or N-M, got {text!r}") from error
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="config YAML (default: configs/default.yaml)")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser = argparse.ArgumentParser(prog="anpr", description="Real-time number plate recognition stream processor.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", parents=[common], help="process a camera, stream, video or images and publish plate events")
+    run.add_argument("source", nargs="?", help="camera index, rtsp/http URL, video, image or folder (default: the demo clip)")
+    run.add_argument("--camera", help="camera name put in events")
+    run.add_argument("--publish", help="ZeroMQ endpoint to bind (default from config)")
+    run.add_argument("--json", action="store_true", help="also print every plate event as a JSON line")
+    run.add_argument("--realtime", action="store_true", help="pace files at their frame rate")
+    run.add_argument("--max-frames", type=int, help="stop after N frames")
+    run.add_argument("--annotate", type=Path, help="write the video with boxes and reads drawn (MP4)")
+
+    read = sub.add_parser("read", parents=[common], help="read plates in image files or folders")
+    read.add_argument("paths", nargs="+", type=Path)
+    read.add_argument("--json", action="store_true", help="one JSON line per image (default: a line of text)")
+
+    ev = sub.add_parser("eval", parents=[common], help="score reads against a labelled manifest.csv")
+    ev.add_argument("manifest", type=Path)
+    ev.add_argument("--lengths", type=_lengths, help="only plates of N or N-M characters")
+    ev.add_argument("--limit", type=int, help="only the first N images")
+
+    subscribe = sub.add_parser("subscribe", parents=[common], help="print published events as JSON lines")
+    subscribe.add_argument("endpoint", nargs="?", help="publisher endpoint (default from config)")
+    subscribe.add_argument("--topics", default="plate", help="comma-separated topics (plate,read,heartbeat)")
+    subscribe.add_argument("--timeout", type=float, help="exit after this many seconds without a message")
+    subscribe.add_argument("--count", type=int, help="exit after this many messages")
+
+    train = sub.add_parser("train", parents=[common], help="train the network on generated windows (resumes a run folder)")
+    train.add_argument("--run-dir", type=Path, default=Path("runs/train"))
+    train.add_argument("--epochs", type=int, help="override train.epochs")
+    train.add_argument("--out", type=Path, help="copy the best weights here at the end (default: recognizer.weights)")
+
+    sub.add_parser("export", parents=[common], help="write the ONNX model from the Keras weights")
+
+    demo = sub.add_parser("demo", parents=[common], help="regenerate the built-in demo clip")
+    demo.add_argument("--out", type=Path, default=DEMO_CLIP)
+    return parser
+
+
+def _image_paths(paths: list[Path]) -> list[Path]:
+    from stream.sources import SourceError, image_files
+
+    files: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise SourceError(f"not found: {path}")
+        files.extend(image_files(str(path)))
+    return files
+
+
+def _cmd_run(config: AppConfig, args: argparse.Namespace) -> int:
+    from stream.pipeline import RunOptions, StreamRunner, install_signal_handlers, load_network
+
+    source = args.source or str(DEMO_CLIP)
+    options = RunOptions(source, args.camera, args.publish, args.json, args.realtime, args.max_frames, args.annotate)
+    runner = StreamRunner(config, options, load_network(config))
+    install_signal_handlers(runner.stop_event)
+    runner.run()
+    return 0
+
+
+def _cmd_read(config: AppConfig, args: argparse.Namespace) -> int:
+    import cv2
+
+    from stream.pipeline import build_scanner, load_network
+    from stream.stills import read_image
+
+    files = _image_paths(args.paths)
+    network = load_network(config)
+    scanner = build_scanner(config, network)
+    for path in files:
+        gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        if gray is None:
+            log.warning("skipping unreadable image %s", path)
+            continue
+        started = time.monotonic()
+        plates = read_image(scanner, gray, config.model, config.renderer.formats)
+        ms = (time.monotonic() - started) * 1000
+        if args.json:
+            record = {"file": path.name, "plates": [
+                {"text": p.text, "confidence": round(p.confidence, 4), "box": [int(round(v)) for v in p.box]}
+                for p in plates], "ms": round(ms, 1)}
+            print(json.dumps(record), flush=True)
+        else:
+            print(f"{path.name}: " + (", ".join(f"{p.text} ({p.confidence:.2f})" for p in plates) or "no plate"))
+    return 0
+
+
+def _cmd_eval(config: AppConfig, args: argparse.Namespace) -> int:
+    from stream.pipeline import build_scanner, load_network
+    from stream.stills import evaluate
+
+    network = load_network(config)
+    report = evaluate(args.manifest, build_scanner(config, network), network, config.model, config.renderer.formats,
+                      args.lengths, args.limit)
+    found = "n/a (crops)" if report.found is None else f"{report.found:.1%}"
+    print(f"{args.manifest}: {report.plates} plates  exact {report.exact:.1%}  O/0-insensitive {report.exact_o0:.1%}  "
+          f"found {found}  median {report.ms_per_image:.0f} ms/image")
+    return 0
+
+
+def _cmd_subscribe(config: AppConfig, args: argparse.Namespace) -> int:
+    from stream.subscriber import subscribe
+
+    topics = tuple(t.strip() for t in args.topics.split(",") if t.strip())
+    count = 0
+    try:
+        for message in subscribe(args.endpoint or config.publish.endpoint, topics, args.timeout):
+            print(json.dumps(message.data), flush=True)
+            count += 1
+            if args.count and count >= args.count:
+                break
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _cmd_train(config: AppConfig, args: argparse.Namespace) -> int:
+    from recognizer.engine import export_onnx
+    from recognizer.train import train
+
+    spec = config.train.model_copy(update={"epochs": args.epochs}) if args.epochs else config.train
+    out = args.out or resolve(config.recognizer.weights)
+    train(config.model, config.renderer, spec, args.run_dir, out)
+    export_onnx(out, config.model, resolve(config.recognizer.onnx))
+    return 0
+
+
+def _cmd_export(config: AppConfig, args: argparse.Namespace) -> int:
+    from recognizer.engine import export_onnx
+
+    export_onnx(resolve(config.recognizer.weights), config.model, resolve(config.recognizer.onnx))
+    print(f"wrote {resolve(config.recognizer.onnx)}")
+    return 0
+
+
+def _cmd_demo(config: AppConfig, args: argparse.Namespace) -> int:
+    from recognizer.clip import make_clip
+
+    vehicles = make_clip(args.out, config.model, config.renderer)
+    print(f"wrote {args.out}: " + ", ".join(v.plate for v in vehicles))
+    return 0
+
+
+COMMANDS = {"run": _cmd_run, "read": _cmd_read, "eval": _cmd_eval, "subscribe": _cmd_subscribe,
+            "train": _cmd_train, "export": _cmd_export, "demo": _cmd_demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``anpr`` console script.
+
+    Returns:
+        Exit status: 0 on success, 2 for bad input (config, source, missing files), 1 for other failures.
+    """
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    import zmq
+
+    from stream.sources import SourceError
+
+    try:
+        config = load_config(args.config)
+        return COMMANDS[args.command](config, args)
+    except (ConfigError, SourceError, OSError, zmq.ZMQError) as error:
+        print(f"anpr: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

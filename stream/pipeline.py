@@ -1,0 +1,205 @@
+"""The running system: capture, scan, track, publish."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from detector.scanner import Candidate, Scanner
+from recognizer.decode import decode
+from recognizer.engine import PlateNetwork, load_keras_network, load_onnx_network
+from recognizer.outputs import STRIDE
+from stream.capture import Capture
+from stream.config import AppConfig, resolve
+from stream.events import PlateEvent, PlateRead, iso_utc
+from stream.publisher import Publisher
+from stream.tracker import FinishedTrack, Tracker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Command-line choices of one run.
+
+    Attributes:
+        source: Source URI.
+        camera: Camera name for events (config's when None).
+        publish: PUB endpoint (config's when None).
+        print_json: Also print every published plate event as a JSON line on stdout.
+        realtime: Pace file sources at their frame rate.
+        max_frames: Stop after this many frames.
+        annotate: Write an annotated video here.
+    """
+
+    source: str
+    camera: str | None = None
+    publish: str | None = None
+    print_json: bool = False
+    realtime: bool = False
+    max_frames: int | None = None
+    annotate: Path | None = None
+
+
+def load_network(config: AppConfig) -> PlateNetwork:
+    """The configured inference engine with the configured weights.
+
+    Raises:
+        FileNotFoundError: If the model file is missing.
+    """
+    spec = config.recognizer
+    if spec.engine == "onnx":
+        return load_onnx_network(resolve(spec.onnx), config.model, spec.threads)
+    return load_keras_network(resolve(spec.weights), config.model)
+
+
+def build_scanner(config: AppConfig, network: PlateNetwork) -> Scanner:
+    """A scanner over the fully convolutional path, with batched crops for refinement."""
+    return Scanner(config.scan, config.model.window_shape, STRIDE, network.predict_windows, network.score_map)
+
+
+def to_reads(candidates: list[Candidate], config: AppConfig, frame: int, time_s: float) -> list[PlateRead]:
+    """Decodes a frame's candidates into reads."""
+    reads = []
+    for c in candidates:
+        reading = decode(c.chars, config.model, config.renderer.formats)
+        reads.append(PlateRead(frame, time_s, c.box, c.presence, c.chars, reading.text, reading.confidence))
+    return reads
+
+
+def to_event(track: FinishedTrack, seq: int, camera: str, source: str, start_wall: float) -> PlateEvent:
+    """A finished track as a publishable event (stream times mapped onto wall time from the run's start)."""
+    r = track.reading
+    return PlateEvent(
+        type="plate", seq=seq, camera=camera, plate=r.text, confidence=round(r.confidence, 4),
+        char_confidences=[round(c, 4) for c in r.char_confidences],
+        candidates=[{"plate": t, "confidence": round(p, 4)} for t, p in r.candidates],
+        first_seen=iso_utc(start_wall + track.first_s), last_seen=iso_utc(start_wall + track.last_s),
+        frames=track.frames, box=[int(round(v)) for v in track.best.box], best_frame=track.best.frame,
+        plate_format=r.plate_format, source=source)
+
+
+class Annotator:
+    """Writes the processed frames with plate boxes and reads drawn on them."""
+
+    def __init__(self, path: Path, fps: float) -> None:
+        self.path = path
+        self.fps = fps if fps > 0 else 10.0
+        self.writer: cv2.VideoWriter | None = None
+
+    def write(self, image: np.ndarray, reads: list[PlateRead]) -> None:
+        if self.writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            h, w = image.shape[:2]
+            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+        canvas = image.copy()
+        for read in reads:
+            x, y, w, h = (int(round(v)) for v in read.box)
+            cv2.rectangle(canvas, (x, y), (x + w, y + h), (0, 255, 0), 2)
+            cv2.putText(canvas, f"{read.text} {read.confidence:.2f}", (x, max(12, y - 6)), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.6, (0, 255, 0), 2)
+        self.writer.write(canvas)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
+
+
+class StreamRunner:
+    """Runs one camera until its source ends or a stop is requested.
+
+    Args:
+        config: The application config.
+        options: This run's choices.
+        network: The loaded network.
+    """
+
+    def __init__(self, config: AppConfig, options: RunOptions, network: PlateNetwork) -> None:
+        self.config = config
+        self.options = options
+        self.scanner = build_scanner(config, network)
+        self.tracker = Tracker(config.track, config.model, config.renderer.formats)
+        self.camera = options.camera or config.source.camera
+        self.stop_event = threading.Event()
+        self.events: list[PlateEvent] = []
+        self.processed = 0
+
+    def _publish(self, publisher: Publisher, tracks: list[FinishedTrack], start_wall: float) -> None:
+        for track in tracks:
+            event = to_event(track, publisher.next_seq("plate"), self.camera, self.options.source, start_wall)
+            publisher.send("plate", event.to_json())
+            self.events.append(event)
+            log.info("plate %s (%.2f) over %d frames", event.plate, event.confidence, event.frames)
+            if self.options.print_json:
+                print(event.to_json(), flush=True)
+
+    def run(self) -> int:
+        """Processes the stream; returns the number of plate events published."""
+        capture = Capture(self.options.source, self.config.source, self.options.realtime, self.options.max_frames)
+        publisher = Publisher(self.options.publish or self.config.publish.endpoint)
+        annotator = Annotator(self.options.annotate, capture.info.fps) if self.options.annotate else None
+        start_wall, started = time.time(), time.monotonic()
+        last_beat = started
+        capture.start()
+        try:
+            for frame in capture.frames():
+                now = time.monotonic()
+                if now - last_beat >= self.config.publish.heartbeat_s:
+                    elapsed = now - started
+                    publisher.send("heartbeat", {
+                        "type": "heartbeat", "camera": self.camera, "frames_read": capture.stats.read,
+                        "frames_processed": self.processed, "frames_dropped": capture.stats.dropped,
+                        "frames_skipped": capture.stats.skipped, "reconnects": capture.stats.reconnects,
+                        "fps": round(self.processed / elapsed, 2) if elapsed > 0 else 0.0,
+                        "queue_depth": capture.queue_depth()})
+                    last_beat = now
+                if self.stop_event.is_set():
+                    break
+                if frame is None:
+                    continue
+                gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
+                reads = to_reads(self.scanner.scan(gray), self.config, frame.index, frame.time_s)
+                self.processed += 1
+                if self.config.publish.reads:
+                    for read in reads:
+                        publisher.send("read", {"type": "read", "camera": self.camera, "frame": read.frame,
+                                                "plate": read.text, "confidence": round(read.confidence, 4),
+                                                "box": [int(round(v)) for v in read.box]})
+                if annotator is not None:
+                    annotator.write(frame.image, reads)
+                self._publish(publisher, self.tracker.update(reads, frame.time_s), start_wall)
+        finally:
+            capture.stop()
+            self._publish(publisher, self.tracker.flush(), start_wall)
+            publisher.close()
+            if annotator is not None:
+                annotator.close()
+        log.info("processed %d of %d frames (%d dropped, %d skipped), %d plate events", self.processed,
+                 capture.stats.read, capture.stats.dropped, capture.stats.skipped, len(self.events))
+        return len(self.events)
+
+
+def install_signal_handlers(stop_event: threading.Event) -> None:
+    """SIGINT and SIGTERM set ``stop_event`` so that open tracks are finished and published before exit."""
+
+    def handler(signum: int, _frame: object) -> None:
+        log.info("signal %d: finishing open tracks", signum)
+        stop_event.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def print_json(record: dict) -> None:
+    """Writes one JSON line to stdout."""
+    sys.stdout.write(json.dumps(record, separators=(",", ":")) + "\n")
+    sys.stdout.flush()

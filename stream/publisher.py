@@ -1,0 +1,64 @@
+"""ZeroMQ publishing of plate events, per-frame reads and heartbeats.
+
+Messages are multipart ``[topic, sequence number, JSON]``; each topic numbers its messages from 1.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import zmq
+
+log = logging.getLogger(__name__)
+
+TOPICS = ("plate", "read", "heartbeat")
+
+
+class Publisher:
+    """A bound PUB socket.
+
+    Args:
+        endpoint: Endpoint to bind, e.g. ``tcp://127.0.0.1:5556``.
+        context: ZeroMQ context (the global one when None).
+
+    Raises:
+        zmq.ZMQError: If the endpoint cannot be bound.
+    """
+
+    def __init__(self, endpoint: str, context: zmq.Context | None = None) -> None:
+        self.endpoint = endpoint
+        self.socket = (context or zmq.Context.instance()).socket(zmq.PUB)
+        self.socket.setsockopt(zmq.SNDHWM, 100_000)
+        self.socket.bind(endpoint)
+        self._seq = dict.fromkeys(TOPICS, 0)
+        self._last_send = time.monotonic()
+
+    def next_seq(self, topic: str) -> int:
+        """The sequence number the next message on ``topic`` will carry."""
+        return self._seq[topic] + 1
+
+    def send(self, topic: str, payload: dict | str) -> int:
+        """Publishes one message.
+
+        Args:
+            topic: One of ``TOPICS``.
+            payload: A JSON-able dict, or JSON text.
+
+        Returns:
+            The message's sequence number.
+        """
+        self._seq[topic] += 1
+        seq = self._seq[topic]
+        body = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
+        self.socket.send_multipart([topic.encode(), str(seq).encode(), body.encode()])
+        self._last_send = time.monotonic()
+        return seq
+
+    def close(self, drain_s: float = 0.5) -> None:
+        """Gives queued messages ``drain_s`` to leave, then closes with ``linger=0``."""
+        remaining = drain_s - (time.monotonic() - self._last_send)
+        if remaining > 0:
+            time.sleep(remaining)
+        self.socket.close(linger=0)

@@ -1,0 +1,187 @@
+"""Frame sources: webcams, RTSP/HTTP streams, video files, images and folders of images."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mpg", ".mpeg", ".ts", ".mjpeg", ".mjpg", ".h264"}
+
+
+class SourceError(RuntimeError):
+    """A source that cannot be opened or read; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame.
+
+    Attributes:
+        index: Position in the source (frames read, dropped ones included).
+        time_s: Stream time in seconds: position / fps for files, seconds since start for live sources.
+        image: ``(H, W, 3)`` uint8 BGR image.
+        name: File name for image sources, else "".
+    """
+
+    index: int
+    time_s: float
+    image: np.ndarray
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What a source is.
+
+    Attributes:
+        uri: As given by the user.
+        live: Whether frames arrive in real time (webcam, network stream).
+        fps: Frame rate (nominal for live sources; 0 for images).
+    """
+
+    uri: str
+    live: bool
+    fps: float
+
+
+def classify(uri: str) -> str:
+    """Kind of a source: ``camera``, ``stream``, ``video``, ``image`` or ``folder``.
+
+    Raises:
+        SourceError: If a path does not exist or has an unknown suffix, or a URL scheme is unsupported.
+    """
+    if uri.isdigit():
+        return "camera"
+    if "://" in uri:
+        scheme = uri.split("://", 1)[0].lower()
+        if scheme in {"rtsp", "rtsps", "http", "https", "rtmp", "udp", "tcp"}:
+            return "stream"
+        raise SourceError(f"unsupported URL scheme {scheme!r} in source {uri!r}")
+    path = Path(uri)
+    if path.is_dir():
+        return "folder"
+    if not path.exists():
+        raise SourceError(f"source not found: {uri}")
+    suffix = path.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return "image"
+    if suffix in VIDEO_SUFFIXES:
+        return "video"
+    raise SourceError(f"unknown source type {suffix!r}: {uri} (expected a video, an image, a folder, a URL or a camera index)")
+
+
+def _open_capture(uri: str, kind: str) -> cv2.VideoCapture:
+    if kind == "stream" and uri.lower().startswith("rtsp") and "OPENCV_FFMPEG_CAPTURE_OPTIONS" not in os.environ:
+        os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = "rtsp_transport;udp"
+    target: int | str = int(uri) if kind == "camera" else uri
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 5000]
+    capture = cv2.VideoCapture(target, cv2.CAP_ANY if kind == "camera" else cv2.CAP_FFMPEG, params)
+    if not capture.isOpened():
+        capture.release()
+        raise SourceError(f"cannot open {kind} {uri}")
+    return capture
+
+
+class VideoSource:
+    """A camera, network stream or video file read through OpenCV.
+
+    Args:
+        uri: Camera index, URL or file path.
+        max_pixels: Frames with more pixels are skipped as corrupt.
+    """
+
+    def __init__(self, uri: str, max_pixels: int = 4096 * 4096) -> None:
+        self.kind = classify(uri)
+        if self.kind not in {"camera", "stream", "video"}:
+            raise SourceError(f"{uri} is not a video source")
+        self.uri = uri
+        self.max_pixels = max_pixels
+        self.capture = _open_capture(uri, self.kind)
+        fps = self.capture.get(cv2.CAP_PROP_FPS)
+        self.info = SourceInfo(uri, self.kind != "video", float(fps) if 0 < fps < 1000 else 25.0)
+        self.skipped = 0
+        if self.kind == "video":
+            ok, first = self.capture.read()
+            if not ok or first is None:
+                self.capture.release()
+                raise SourceError(f"cannot decode any frame of video {uri} (corrupt or empty file)")
+            self._first: np.ndarray | None = first
+        else:
+            self._first = None
+
+    def reopen(self) -> None:
+        """Closes and opens the source again (live sources after a failure).
+
+        Raises:
+            SourceError: If it cannot be opened.
+        """
+        self.capture.release()
+        self.capture = _open_capture(self.uri, self.kind)
+
+    def read(self) -> np.ndarray | None:
+        """The next frame, ``(H, W, 3)`` uint8 BGR, or None when the source has ended or failed."""
+        if self._first is not None:
+            frame, self._first = self._first, None
+            return frame
+        while True:
+            ok, frame = self.capture.read()
+            if not ok or frame is None:
+                return None
+            if frame.ndim == 3 and frame.shape[2] == 3 and frame.shape[0] * frame.shape[1] <= self.max_pixels:
+                return frame
+            self.skipped += 1
+            log.warning("skipping malformed frame of shape %s from %s", frame.shape, self.uri)
+
+    def close(self) -> None:
+        """Releases the capture."""
+        self.capture.release()
+
+
+def image_files(uri: str) -> list[Path]:
+    """The image files of an image or folder source, sorted by name.
+
+    Raises:
+        SourceError: If a folder holds no images.
+    """
+    path = Path(uri)
+    if path.is_file():
+        return [path]
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise SourceError(f"no images in folder {uri}")
+    return files
+
+
+def iter_images(files: list[Path]) -> Iterator[Frame]:
+    """Frames of image files; unreadable files are logged and skipped.
+
+    Args:
+        files: Image paths.
+
+    Yields:
+        One frame per readable image, ``time_s`` being its position in the list.
+    """
+    for index, path in enumerate(files):
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            log.warning("skipping unreadable image %s", path)
+            continue
+        yield Frame(index, float(index), image, path.name)
+
+
+def backoff_delays(initial: float, maximum: float) -> Iterator[float]:
+    """Reconnect waits: ``initial``, doubling up to ``maximum``, forever."""
+    delay = initial
+    while True:
+        yield delay
+        delay = min(maximum, delay * 2)
+

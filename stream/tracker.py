@@ -1,0 +1,129 @@
+"""Following plates across frames and deciding when a vehicle's plate is final."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from detector.geometry import centre_distance, iou
+from recognizer.decode import Reading, decode
+from recognizer.spec import ModelSpec, PlateFormat
+from stream.config import TrackSpec
+from stream.events import PlateRead
+from stream.voting import vote
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FinishedTrack:
+    """A track that ended and passed the publishing thresholds.
+
+    Attributes:
+        track_id: Tracker-local id.
+        reading: The voted reading.
+        first_s: Stream time of its first read.
+        last_s: Stream time of its last read.
+        frames: Number of reads.
+        best: The read with the highest presence.
+    """
+
+    track_id: int
+    reading: Reading
+    first_s: float
+    last_s: float
+    frames: int
+    best: PlateRead
+
+
+@dataclass
+class _Track:
+    track_id: int
+    reads: list[PlateRead] = field(default_factory=list)
+
+    @property
+    def last(self) -> PlateRead:
+        return self.reads[-1]
+
+
+class Tracker:
+    """Associates reads into tracks and votes each track's text when it ends.
+
+    Args:
+        spec: Matching and publishing thresholds.
+        model: Alphabet for decoding.
+        formats: Plate formats to flag reads against.
+    """
+
+    def __init__(self, spec: TrackSpec, model: ModelSpec, formats: list[PlateFormat]) -> None:
+        self.spec = spec
+        self.model = model
+        self.formats = formats
+        self._live: list[_Track] = []
+        self._next_id = 1
+
+    @property
+    def live_boxes(self) -> np.ndarray:
+        """``(T, 4)`` last boxes of the live tracks."""
+        return np.array([t.last.box for t in self._live], np.float64).reshape(-1, 4)
+
+    def update(self, reads: list[PlateRead], now_s: float) -> list[FinishedTrack]:
+        """Adds one frame's reads and ends tracks not seen for ``max_age_s``.
+
+        Args:
+            reads: The frame's reads.
+            now_s: The frame's stream time.
+
+        Returns:
+            Tracks that ended now and qualify for publishing, oldest first.
+        """
+        self._associate(sorted(reads, key=lambda r: -r.presence))
+        ended = [t for t in self._live if now_s - t.last.time_s > self.spec.max_age_s]
+        self._live = [t for t in self._live if t not in ended]
+        return self._finish(ended)
+
+    def flush(self) -> list[FinishedTrack]:
+        """Ends every live track (end of stream or shutdown)."""
+        ended, self._live = self._live, []
+        return self._finish(ended)
+
+    def _associate(self, reads: list[PlateRead]) -> None:
+        if not reads:
+            return
+        boxes = np.array([r.box for r in reads], np.float64)
+        track_boxes = self.live_boxes
+        overlap = iou(boxes, track_boxes)
+        distance = centre_distance(boxes, track_boxes) / np.maximum(track_boxes[:, 2], 1.0)[None, :]
+        used: set[int] = set()
+        for i, read in enumerate(reads):
+            choice = None
+            if len(track_boxes):
+                score = np.where((overlap[i] >= self.spec.match_iou) | (distance[i] <= self.spec.match_distance),
+                                 overlap[i] - 0.01 * distance[i], -np.inf)
+                score[list(used)] = -np.inf
+                best = int(np.argmax(score))
+                if np.isfinite(score[best]):
+                    choice = best
+            if choice is None:
+                self._live.append(_Track(self._next_id, [read]))
+                self._next_id += 1
+            else:
+                used.add(choice)
+                self._live[choice].reads.append(read)
+
+    def _finish(self, tracks: list[_Track]) -> list[FinishedTrack]:
+        finished = []
+        for track in sorted(tracks, key=lambda t: t.reads[0].time_s):
+            if len(track.reads) < self.spec.min_reads:
+                continue
+            voted = vote(np.stack([r.chars for r in track.reads]), np.array([r.presence for r in track.reads]))
+            reading = decode(voted, self.model, self.formats)
+            if reading.confidence < self.spec.min_confidence or not reading.text:
+                log.debug("track %d dropped: %r at %.2f", track.track_id, reading.text, reading.confidence)
+                continue
+            best = max(track.reads, key=lambda r: r.presence)
+            finished.append(FinishedTrack(track.track_id, reading, track.reads[0].time_s, track.last.time_s,
+                                          len(track.reads), best))
+        return finished

@@ -1,0 +1,60 @@
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stream.config import DEFAULT_CONFIG, AppConfig, ConfigError, load_config
+
+
+def test_default_config_loads():
+    config = load_config()
+    assert config.model.positions == 7 and config.model.classes == 37
+    assert config.model.window_shape == (64, 128)
+
+
+def test_unknown_key_is_named(tmp_path: Path):
+    path = tmp_path / "c.yaml"
+    path.write_text("scan:\n  min_plate_widht: 50\n")
+    with pytest.raises(ConfigError, match="scan.min_plate_widht=50"):
+        load_config(path)
+
+
+def test_bad_value_is_named(tmp_path: Path):
+    path = tmp_path / "c.yaml"
+    path.write_text("track:\n  min_reads: -3\n")
+    with pytest.raises(ConfigError, match="track.min_reads=-3"):
+        load_config(path)
+
+
+def test_invalid_yaml_and_missing_file(tmp_path: Path):
+    path = tmp_path / "c.yaml"
+    path.write_text("scan: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_default_yaml_matches_model_defaults_where_it_should():
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    assert AppConfig.model_validate(data).model == AppConfig().model
+
+
+yaml_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["model", "scan", "track", "publish", "source", "junk"]), yaml_values, max_size=3))
+def test_fuzzed_configs_load_or_fail_with_config_error(tmp_path_factory, data):
+    path = tmp_path_factory.mktemp("fuzz") / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    try:
+        load_config(path)
+    except ConfigError as error:
+        assert str(error).startswith(f"config {path}")

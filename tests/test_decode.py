@@ -1,0 +1,35 @@
+import numpy as np
+
+from recognizer.decode import best_paths, decode, matching_format, o0_equal
+from recognizer.spec import ModelSpec, PlateFormat
+
+SMALL = ModelSpec(alphabet="AB0", positions=3)
+
+
+def test_decode_skips_blanks_and_reports_confidences():
+    probs = np.array([[0.8, 0.1, 0.05, 0.05], [0.1, 0.1, 0.7, 0.1], [0.0, 0.0, 0.1, 0.9]])
+    reading = decode(probs, SMALL)
+    assert reading.text == "A0"
+    np.testing.assert_allclose(reading.char_confidences, [0.8, 0.7])
+    np.testing.assert_allclose(reading.confidence, 0.8 * 0.7 * 0.9)
+    text, p = reading.candidates[0]
+    assert text == "A" and abs(p - 0.8 * 0.1 * 0.9) < 1e-9  # second position read as "no character"
+
+
+def test_best_paths_are_ordered():
+    probs = np.array([[0.6, 0.4, 0, 0], [0.3, 0.7, 0, 0], [0, 0, 0, 1.0]])
+    paths = best_paths(probs, 3)
+    assert [p for p, _ in paths] == [(0, 1, 3), (1, 1, 3), (0, 0, 3)]
+    np.testing.assert_allclose([p for _, p in paths], [0.42, 0.28, 0.18])
+
+
+def test_format_is_a_flag_not_a_correction():
+    formats = [PlateFormat(name="br", pattern="LLL-NNNN", style="br_old")]
+    assert matching_format("ABC1234", formats) == "br"
+    assert matching_format("ABC12345", formats) is None
+    assert matching_format("AB01234", formats) is None
+
+
+def test_o0_equal():
+    assert o0_equal("AB0I", "ABO1")
+    assert not o0_equal("AB0", "AB8")

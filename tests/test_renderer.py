@@ -1,0 +1,65 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recognizer.glyphs import find_fonts
+from recognizer.spec import ModelSpec, RendererSpec
+from recognizer.windows import WindowGenerator, encode_text, plate_present
+
+SPEC = RendererSpec()
+
+
+@pytest.mark.parametrize(
+    "box, present",
+    [
+        ([10, 10, 100, 40], True),   # width 90 = 70% of 128
+        ([0, 0, 102, 20], True),     # width 102 < 102.4
+        ([0, 0, 103, 20], False),    # width over 80%
+        ([10, 5, 60, 45], True),     # width 50 (39%) but height 40 (62.5%)
+        ([10, 5, 60, 30], False),    # width 39%, height 39%: too small
+        ([10, 2, 100, 60], False),   # height 58 > 87.5% of 64 = 56
+        ([-1, 10, 89, 40], False),   # partly outside
+        ([40, 10, 130, 40], False),  # partly outside on the right
+    ],
+)
+def test_presence_rule(box, present):
+    assert plate_present(np.array(box, float), 128, 64, SPEC) is present
+
+
+def test_encode_text_pads_with_no_character():
+    model = ModelSpec()
+    codes = encode_text("AB12", model)
+    assert codes.tolist() == [10, 11, 1, 2, 36, 36, 36]
+    with pytest.raises(ValueError):
+        encode_text("ABCDEFGH", model)
+
+
+def test_generator_labels_follow_the_rule_with_debian_fonts_only():
+    spec = RendererSpec(uk_font=None)
+    assert find_fonts(list(spec.font_dirs)), "Debian font packages are installed by scripts/setup.sh"
+    generator = WindowGenerator(ModelSpec(), spec, seed=3)
+    batch = generator.batch(np.random.default_rng(0), 200)
+    assert batch.images.shape == (200, 64, 128) and batch.images.dtype == np.uint8
+    positives = batch.presence > 0.5
+    assert 0.4 < positives.mean() < 0.8
+    for i in np.flatnonzero(positives):
+        x0, y0, x1, y1 = batch.boxes[i] * [128, 64, 128, 64]
+        assert plate_present(np.array([x0, y0, x1, y1]), 128, 64, spec)
+        assert 5 <= len(batch.texts[i]) <= 7
+        assert (batch.chars[i] >= 0).all()
+    assert (batch.chars[~positives] == -1).all()
+    assert batch.images.std() > 10
+
+
+def test_generator_is_deterministic_for_a_seed():
+    generator = WindowGenerator(ModelSpec(), RendererSpec(uk_font=None), seed=3)
+    a = generator.batch(np.random.default_rng(5), 8)
+    b = WindowGenerator(ModelSpec(), RendererSpec(uk_font=None), seed=3).batch(np.random.default_rng(5), 8)
+    np.testing.assert_array_equal(a.images, b.images)
+    assert a.texts == b.texts
+
+
+def test_missing_fonts_fail_clearly(tmp_path: Path):
+    with pytest.raises(FileNotFoundError, match="no usable font"):
+        WindowGenerator(ModelSpec(), RendererSpec(font_dirs=[tmp_path], uk_font=None))

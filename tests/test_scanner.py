@@ -1,0 +1,102 @@
+"""The scanner with a stand-in network: a plate is a bright rectangle, read as "AB"."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from detector.pyramid import build_pyramid, pyramid_scales
+from detector.scanner import Hits, Scanner, merge_hits, plate_boxes, window_grid
+from detector.spec import ScanSpec
+
+P, C = 2, 4
+
+
+@dataclass(frozen=True)
+class FakeScores:
+    presence: np.ndarray
+    boxes: np.ndarray
+    chars: np.ndarray
+
+
+def bright_rectangle_network(windows: np.ndarray) -> FakeScores:
+    """Present when the window's middle 60% of columns is bright and its border columns are dark."""
+    n, h, w = windows.shape
+    inner = windows[:, h // 4 : 3 * h // 4, int(0.25 * w) : int(0.75 * w)].mean(axis=(1, 2))
+    edge = np.concatenate([windows[:, :, : int(0.08 * w)], windows[:, :, -int(0.08 * w) :]], axis=2).mean(axis=(1, 2))
+    presence = ((inner > 200) & (edge < 50)).astype(np.float64) * 0.99
+    boxes = np.tile([0.15, 0.25, 0.85, 0.75], (n, 1))
+    chars = np.tile(np.array([[0.9, 0.05, 0.03, 0.02], [0.05, 0.9, 0.03, 0.02]]), (n, 1, 1))
+    return FakeScores(presence, boxes, chars)
+
+
+SPEC = ScanSpec(min_plate_width=80, max_plate_width=100, scales_per_octave=4, presence_threshold=0.5, refine=True)
+
+
+def test_pyramid_scales_cover_plate_widths():
+    scales = pyramid_scales(ScanSpec(min_plate_width=50, max_plate_width=200, scales_per_octave=2), 128)
+    target = 0.7 * 128
+    assert scales[0] == target / 50
+    assert scales[-1] >= target / 200 - 1e-9
+    np.testing.assert_allclose(np.diff(np.log2(scales)), -0.5)
+
+
+def test_build_pyramid_skips_levels_smaller_than_a_window():
+    levels = build_pyramid(np.zeros((100, 200), np.uint8), [2.0, 1.0, 0.5], (64, 128))
+    assert [l.image.shape for l in levels] == [(200, 400), (100, 200)]
+
+
+def test_window_grid_literal():
+    grid = window_grid((80, 160), (64, 128), 16)
+    assert grid.shape == (2, 3, 2)
+    assert grid[1, 2].tolist() == [32, 16]
+
+
+def test_plate_boxes_from_window_shares():
+    boxes = plate_boxes(np.array([[10.0, 20.0, 100.0, 50.0]]), np.array([[0.1, 0.2, 0.9, 0.8]]))
+    np.testing.assert_allclose(boxes, [[20.0, 30.0, 80.0, 30.0]])
+
+
+def test_merge_hits_makes_one_candidate_per_plate():
+    windows = np.array([[0, 0, 128, 64], [16, 0, 128, 64], [400, 300, 128, 64]], np.float64)
+    plates = np.array([[20, 10, 90, 30], [22, 12, 90, 30], [420, 310, 90, 30]], np.float64)
+    chars = np.full((3, P, C), 1.0 / C)
+    chars[:, 0, 0] = 0.7
+    hits = Hits(windows, plates, np.array([0.95, 0.99, 0.9]), chars / chars.sum(-1, keepdims=True))
+    candidates = merge_hits(hits, ScanSpec(merge_iou=0.3))
+    assert len(candidates) == 2
+    assert candidates[0].hits == 2 and candidates[1].hits == 1
+    assert candidates[0].presence == 0.99
+    np.testing.assert_allclose(candidates[0].box[0], (0.95 * 20 + 0.99 * 22) / (0.95 + 0.99))
+    np.testing.assert_allclose(candidates[0].chars.sum(axis=-1), 1.0)
+
+
+def test_scanner_finds_a_bright_plate_with_batched_windows():
+    frame = np.zeros((240, 320), np.uint8)
+    frame[100:130, 100:190] = 255  # a 90x30 "plate"
+    scanner = Scanner(SPEC, (64, 128), 16, bright_rectangle_network)
+    candidates = scanner.scan(frame)
+    assert len(candidates) == 1
+    x, y, w, h = candidates[0].box
+    assert abs((x + w / 2) - 145) < 20 and abs((y + h / 2) - 115) < 20
+    assert candidates[0].chars.argmax(axis=-1).tolist() == [0, 1]
+
+
+def test_scanner_dense_path_matches_batched_path():
+    frame = np.zeros((240, 320), np.uint8)
+    frame[100:130, 100:190] = 255
+
+    def score_image(image: np.ndarray) -> FakeScores:
+        grid = window_grid(image.shape, (64, 128), 16)
+        windows = np.stack([image[y : y + 64, x : x + 128] for x, y in grid.reshape(-1, 2)])
+        s = bright_rectangle_network(windows)
+        shape = grid.shape[:2]
+        return FakeScores(s.presence.reshape(shape), s.boxes.reshape(*shape, 4), s.chars.reshape(*shape, P, C))
+
+    batched = Scanner(SPEC, (64, 128), 16, bright_rectangle_network).scan(frame)
+    dense = Scanner(SPEC, (64, 128), 16, bright_rectangle_network, score_image).scan(frame)
+    assert len(batched) == len(dense) == 1
+    np.testing.assert_allclose(batched[0].box, dense[0].box)
+
+
+def test_empty_frame_has_no_candidates():
+    assert Scanner(SPEC, (64, 128), 16, bright_rectangle_network).scan(np.zeros((240, 320), np.uint8)) == []

@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+
+from recognizer.decode import decode
+from recognizer.spec import ModelSpec
+from stream.voting import vote
+
+SMALL = ModelSpec(alphabet="AB0", positions=3)  # classes: A, B, 0, blank
+
+
+def one_hot_read(text: str, sure: float = 0.9) -> np.ndarray:
+    classes = SMALL.classes
+    probs = np.full((SMALL.positions, classes), (1 - sure) / (classes - 1))
+    for i in range(SMALL.positions):
+        c = SMALL.alphabet.index(text[i]) if i < len(text) else classes - 1
+        probs[i, c] = sure
+    return probs
+
+
+def test_minority_misread_is_outvoted_position_by_position():
+    reads = np.stack([one_hot_read("AB0"), one_hot_read("AB0"), one_hot_read("BB0"), one_hot_read("AA0")])
+    voted = vote(reads, np.ones(4))
+    assert decode(voted, SMALL).text == "AB0"
+
+
+def test_confident_frame_outweighs_unsure_ones():
+    reads = np.stack([one_hot_read("A0", sure=0.99), one_hot_read("B0", sure=0.4), one_hot_read("B0", sure=0.4)])
+    assert decode(vote(reads, np.ones(3)), SMALL).text == "A0"
+
+
+def test_presence_weights_the_vote():
+    reads = np.stack([one_hot_read("AB"), one_hot_read("BB")])
+    assert decode(vote(reads, np.array([0.1, 0.99])), SMALL).text == "BB"
+
+
+def test_vote_of_literal_arrays_is_normalised_geometric_mean():
+    reads = np.array([[[0.5, 0.25, 0.25, 0.0]], [[0.125, 0.5, 0.25, 0.125]]])
+    voted = vote(reads, np.array([1.0, 1.0]))
+    expected = np.sqrt(np.clip(reads[0], 1e-9, 1) * np.clip(reads[1], 1e-9, 1))
+    np.testing.assert_allclose(voted[0], expected[0] / expected[0].sum(), rtol=1e-6)
+    np.testing.assert_allclose(voted.sum(axis=-1), 1.0)
+
+
+def test_vote_rejects_empty_input():
+    with pytest.raises(ValueError):
+        vote(np.zeros((0, 3, 4)), np.zeros(0))
