@@ -27,12 +27,15 @@ class ClipVehicle:
         first_frame: First frame it is fully in view.
         last_frame: Last frame it is fully in view.
         plate_width: Plate width in pixels.
+        boxes: Frame index (as a string, JSON keys being strings) to the plate's ``[x, y, w, h]`` in that
+            frame, for frames where the whole plate is in view.
     """
 
     plate: str
     first_frame: int
     last_frame: int
     plate_width: int
+    boxes: dict[str, list[int]]
 
 
 def _road(rng: np.random.Generator, width: int, height: int, glyph_sets) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -47,8 +50,9 @@ def _road(rng: np.random.Generator, width: int, height: int, glyph_sets) -> np.n
     return np.clip(image[..., None] * tint, 0, 255).astype(np.uint8)
 
 
-def _vehicle(rng: np.random.Generator, plate_image: np.ndarray, plate_width: int) -> np.ndarray:
-    """``(h, w, 3)`` BGR rear view of a car carrying the plate, scaled to ``plate_width``."""
+def _vehicle(rng: np.random.Generator, plate_image: np.ndarray, plate_width: int) -> tuple[np.ndarray, list[int]]:
+    """``(h, w, 3)`` BGR rear view of a car carrying the plate scaled to ``plate_width``, and the plate's
+    ``[x, y, w, h]`` in it."""
     ph, pw = plate_image.shape
     plate_height = round(ph * plate_width / pw)
     plate = cv2.resize(plate_image, (plate_width, plate_height), interpolation=cv2.INTER_AREA)
@@ -62,12 +66,12 @@ def _vehicle(rng: np.random.Generator, plate_image: np.ndarray, plate_width: int
     cv2.rectangle(body, (0, int(0.85 * h)), (w, h), (25, 25, 25), -1)
     px, py = (w - plate_width) // 2, int(0.62 * h)
     body[py : py + plate_height, px : px + plate_width] = plate[..., None]
-    return np.clip(body, 0, 255).astype(np.uint8)
+    return np.clip(body, 0, 255).astype(np.uint8), [px, py, plate_width, plate_height]
 
 
 def make_clip(out: Path, model: ModelSpec, renderer: RendererSpec, seed: int = 7, size: tuple[int, int] = (640, 360),
               fps: float = 10.0, vehicles: int = 3, plate_width: tuple[int, int] = (110, 130),
-              frames_per_vehicle: int = 22) -> list[ClipVehicle]:
+              frames_per_vehicle: int = 16, gap_frames: int = 8) -> list[ClipVehicle]:
     """Writes an MP4 of vehicles crossing the frame one after another, and a JSON list of their plates.
 
     Args:
@@ -80,6 +84,7 @@ def make_clip(out: Path, model: ModelSpec, renderer: RendererSpec, seed: int = 7
         vehicles: Number of vehicles.
         plate_width: Range of plate widths in pixels.
         frames_per_vehicle: Frames each vehicle takes to cross.
+        gap_frames: Empty frames after each vehicle.
 
     Returns:
         The vehicles in order of appearance.
@@ -89,7 +94,6 @@ def make_clip(out: Path, model: ModelSpec, renderer: RendererSpec, seed: int = 7
     width, height = size
     background = _road(rng, width, height, glyph_sets)
     formats = [f for f in renderer.formats if f.style in {"uk_rear", "uk_front", "eu", "br_old", "mercosur"}]
-    gap = int(fps * 1.5)
     truth = []
     out.parent.mkdir(parents=True, exist_ok=True)
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
@@ -97,21 +101,23 @@ def make_clip(out: Path, model: ModelSpec, renderer: RendererSpec, seed: int = 7
     for i in range(vehicles):
         plate = render_plate(rng, formats[i % len(formats)], glyph_sets)
         pw = int(rng.integers(plate_width[0], plate_width[1] + 1))
-        car = _vehicle(rng, plate.image, pw)
+        car, (bx, by, bw, bh) = _vehicle(rng, plate.image, pw)
         ch, cw = car.shape[:2]
         y = height - ch - int(0.06 * height)
         xs = np.linspace(-cw * 0.3, width - cw * 0.7, frames_per_vehicle)
         in_view = [frame_index + k for k, x in enumerate(xs) if x >= 0 and x + cw <= width]
+        boxes = {str(frame_index + k): [int(x) + bx, y + by, bw, bh] for k, x in enumerate(xs)
+                 if int(x) + bx >= 0 and int(x) + bx + bw <= width}
         for x in xs:
             frame = background.copy()
             x0, x1 = int(x), int(x) + cw
             sx0, sx1 = max(0, x0), min(width, x1)
             frame[y : y + ch, sx0:sx1] = car[:, sx0 - x0 : sx1 - x0]
-            noise = rng.normal(0, 3, frame.shape)
+            noise = rng.normal(0, 2, frame.shape)
             writer.write(np.clip(frame + noise, 0, 255).astype(np.uint8))
             frame_index += 1
-        truth.append(ClipVehicle(plate.text, in_view[0], in_view[-1], pw))
-        for _ in range(gap):
+        truth.append(ClipVehicle(plate.text, in_view[0], in_view[-1], pw, boxes))
+        for _ in range(gap_frames):
             writer.write(background)
             frame_index += 1
     writer.release()

@@ -152,6 +152,7 @@ class TrainSpec(StrictModel):
         batch_size: Windows per step.
         steps_per_epoch: Steps between checkpoints and validations.
         epochs: Total epochs of a run (a resumed run continues up to this number).
+        ramp_epochs: Epochs over which the camera degradation of the windows rises to full strength.
         learning_rate: Peak Adam learning rate (cosine decay over all epochs).
         seed: Seed of the generator and of the weights.
         workers: Processes that render training windows.
@@ -162,6 +163,7 @@ class TrainSpec(StrictModel):
     batch_size: int = Field(64, ge=1)
     steps_per_epoch: int = Field(500, ge=1)
     epochs: int = Field(40, ge=1)
+    ramp_epochs: int = Field(12, ge=0)
     learning_rate: float = Field(2e-3, gt=0)
     seed: int = 1
     workers: int = Field(1, ge=1)

@@ -48,10 +48,17 @@ def _init_worker(model: ModelSpec, renderer: RendererSpec, seed: int) -> None:
     _worker_generator = WindowGenerator(model, renderer, seed)
 
 
-def _render_batch(args: tuple[int, int, int]) -> WindowBatch:
-    seed, index, size = args
+def _render_batch(args: tuple[int, int, int, float]) -> WindowBatch:
+    seed, index, size, difficulty = args
     assert _worker_generator is not None
+    _worker_generator.difficulty = difficulty
     return _worker_generator.batch(np.random.default_rng([seed, index]), size)
+
+
+def difficulty_at(step: int, spec: TrainSpec) -> float:
+    """Curriculum: camera degradation rises linearly from 0.2 to 1 over ``spec.ramp_epochs`` epochs."""
+    ramp = spec.ramp_epochs * spec.steps_per_epoch
+    return 1.0 if ramp == 0 else min(1.0, 0.2 + 0.8 * step / ramp)
 
 
 def to_targets(batch: WindowBatch) -> tuple[np.ndarray, np.ndarray]:
@@ -82,7 +89,7 @@ def batch_stream(model: ModelSpec, renderer: RendererSpec, train: TrainSpec, fir
     with context.Pool(train.workers, _init_worker, (model, renderer, train.seed)) as pool:
         step = first_step
         while True:
-            tasks = [(train.seed, i, train.batch_size) for i in range(step, step + 256)]
+            tasks = [(train.seed, i, train.batch_size, difficulty_at(i, train)) for i in range(step, step + 256)]
             for batch in pool.imap(_render_batch, tasks):
                 yield to_targets(batch)
             step += 256

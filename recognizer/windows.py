@@ -78,18 +78,19 @@ def encode_text(text: str, model: ModelSpec) -> np.ndarray:
     return codes
 
 
-def plate_quad(rng: np.random.Generator, width: float, height: float) -> np.ndarray:
+def plate_quad(rng: np.random.Generator, width: float, height: float, difficulty: float = 1.0) -> np.ndarray:
     """Corners of a plate seen at a random yaw, pitch and roll, at unit scale around the origin.
 
     Args:
         rng: Random generator.
         width: Plate width (any unit).
         height: Plate height.
+        difficulty: Scales the spread of the angles (0 for a plate seen head-on).
 
     Returns:
         ``(4, 2)`` float32 corners: top-left, top-right, bottom-right, bottom-left.
     """
-    yaw, pitch, roll = rng.normal(0, 0.25), rng.normal(0, 0.15), rng.normal(0, 0.06)
+    yaw, pitch, roll = rng.normal(0, 0.25 * difficulty), rng.normal(0, 0.15 * difficulty), rng.normal(0, 0.06 * difficulty)
     corners = np.array([[-width, -height, 0], [width, -height, 0], [width, height, 0], [-width, height, 0]], np.float64) / 2
     cy, sy, cp, sp, cr, sr = math.cos(yaw), math.sin(yaw), math.cos(pitch), math.sin(pitch), math.cos(roll), math.sin(roll)
     rot_y = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
@@ -108,6 +109,10 @@ class WindowGenerator:
         model: Window size, alphabet and positions.
         renderer: Plate formats, fonts and presence limits.
         seed: Seed of the scene pool (the sample stream is seeded by the caller's generator).
+
+    Attributes:
+        difficulty: From 0 to 1, how strongly the camera degrades windows (angles, contrast, blur, low
+            resolution, noise, JPEG, inversion); training ramps it up to 1.
     """
 
     def __init__(self, model: ModelSpec, renderer: RendererSpec, seed: int = 0) -> None:
@@ -119,6 +124,7 @@ class WindowGenerator:
         weights = np.array([f.weight for f in renderer.formats], np.float64)
         self.format_p = weights / weights.sum()
         rng = np.random.default_rng(seed)
+        self.difficulty = 1.0
         self.scenes = [render_scene(rng, 240, 480, self.glyph_sets) for _ in range(24)]
         self._drawn = 0
 
@@ -156,7 +162,7 @@ class WindowGenerator:
                       int(rng.integers(10, 40)), float(rng.uniform(0, 255)))
         elif kind != "empty":
             plate = self.plate(rng)
-            quad = plate_quad(rng, plate.image.shape[1], plate.image.shape[0])
+            quad = plate_quad(rng, plate.image.shape[1], plate.image.shape[0], self.difficulty)
             span = quad.max(axis=0) - quad.min(axis=0)
             fill = self.renderer
             if kind == "positive":
@@ -218,19 +224,20 @@ class WindowGenerator:
     def _camera(self, rng: np.random.Generator, canvas: np.ndarray) -> np.ndarray:
         """Light, shadow, blur, low resolution, noise and JPEG: ``(H, W)`` float32 to uint8."""
         wh, ww = canvas.shape
-        gx = np.linspace(-1, 1, ww, dtype=np.float32)[None, :] * rng.normal(0, 0.25)
-        gy = np.linspace(-1, 1, wh, dtype=np.float32)[:, None] * rng.normal(0, 0.25)
+        d = self.difficulty
+        gx = np.linspace(-1, 1, ww, dtype=np.float32)[None, :] * rng.normal(0, 0.25 * d)
+        gy = np.linspace(-1, 1, wh, dtype=np.float32)[:, None] * rng.normal(0, 0.25 * d)
         canvas = canvas * (1 + gx + gy)
-        if rng.random() < 0.3:
+        if rng.random() < 0.3 * d:
             shade = np.zeros((wh, ww), np.float32)
             pts = np.array([[rng.integers(-ww, 2 * ww), rng.integers(-wh, 2 * wh)] for _ in range(4)], np.int32)
             cv2.fillConvexPoly(shade, cv2.convexHull(pts), 1.0)
             canvas *= 1 - rng.uniform(0.2, 0.7) * cv2.GaussianBlur(shade, (0, 0), rng.uniform(0.5, 4))
-        contrast, brightness = rng.uniform(0.35, 1.3), rng.uniform(-60, 60)
+        contrast, brightness = rng.uniform(1 - 0.65 * d, 1 + 0.3 * d), rng.uniform(-60 * d, 60 * d)
         canvas = (canvas - 128) * contrast + 128 + brightness
-        if rng.random() < 0.25:  # light characters on a dark plate, infrared and negative images
+        if rng.random() < 0.25 * d:  # light characters on a dark plate, infrared and negative images
             canvas = 255 - canvas
-        blur = rng.random()
+        blur = rng.random() / max(d, 1e-3)
         if blur < 0.35:
             canvas = cv2.GaussianBlur(canvas, (0, 0), rng.uniform(0.3, 1.6))
         elif blur < 0.55:
@@ -240,13 +247,13 @@ class WindowGenerator:
             rotation = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), float(rng.uniform(0, 180)), 1)
             kernel = cv2.warpAffine(kernel, rotation, (length, length))
             canvas = cv2.filter2D(canvas, -1, kernel / max(kernel.sum(), 1e-6))
-        if rng.random() < 0.35:
+        if rng.random() < 0.35 * d:
             factor = rng.uniform(1.3, 3.0)
             small = cv2.resize(canvas, (int(ww / factor), int(wh / factor)), interpolation=cv2.INTER_AREA)
             canvas = cv2.resize(small, (ww, wh), interpolation=cv2.INTER_LINEAR)
-        canvas = canvas + rng.normal(0, rng.uniform(0, 12), canvas.shape).astype(np.float32)
+        canvas = canvas + rng.normal(0, rng.uniform(0, 12 * d), canvas.shape).astype(np.float32)
         image = np.clip(canvas, 0, 255).astype(np.uint8)
-        if rng.random() < 0.5:
+        if rng.random() < 0.5 * d:
             ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(15, 90))])
             image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
         return image

@@ -12,9 +12,12 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
 
 from stream.config import SourceSpec
-from stream.sources import Frame, SourceError, SourceInfo, VideoSource, backoff_delays, classify, image_files, iter_images
+from stream.sources import Frame, SourceError, SourceInfo, VideoSource, backoff_delays, classify, image_files
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,7 @@ class Capture:
         self.stop_event = threading.Event()
         kind = classify(uri)
         self._images = image_files(uri) if kind in {"image", "folder"} else None
-        self._video = None if self._images is not None else VideoSource(uri, spec.max_pixels)
+        self._video = None if self._images is not None else VideoSource(uri, spec.max_pixels, spec.stall_s)
         if self._video is not None:
             self.info = self._video.info
         else:
@@ -135,11 +138,7 @@ class Capture:
     def _run(self) -> None:
         try:
             if self._images is not None:
-                for frame in iter_images(self._images):
-                    if self._limit_reached() or not self._put(frame):
-                        break
-                    self.stats.read += 1
-                self.stats.skipped = len(self._images) - self.stats.read if not self.stop_event.is_set() else self.stats.skipped
+                self._run_images(self._images)
             elif self.info.live:
                 self._run_live()
             else:
@@ -153,6 +152,19 @@ class Capture:
 
     def _limit_reached(self) -> bool:
         return self.max_frames is not None and self.stats.read >= self.max_frames
+
+    def _run_images(self, files: list[Path]) -> None:
+        for index, path in enumerate(files):
+            if self._limit_reached():
+                break
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                log.warning("skipping unreadable image %s", path)
+                self.stats.skipped += 1
+                continue
+            if not self._put(Frame(index, float(index), image, path.name)):
+                break
+            self.stats.read += 1
 
     def _run_file(self) -> None:
         assert self._video is not None

@@ -79,11 +79,12 @@ def classify(uri: str) -> str:
     raise SourceError(f"unknown source type {suffix!r}: {uri} (expected a video, an image, a folder, a URL or a camera index)")
 
 
-def _open_capture(uri: str, kind: str) -> cv2.VideoCapture:
+def _open_capture(uri: str, kind: str, timeout_s: float) -> cv2.VideoCapture:
     if kind == "stream" and uri.lower().startswith("rtsp") and "OPENCV_FFMPEG_CAPTURE_OPTIONS" not in os.environ:
         os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = "rtsp_transport;udp"
     target: int | str = int(uri) if kind == "camera" else uri
-    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 5000]
+    timeout_ms = int(timeout_s * 1000)
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
     capture = cv2.VideoCapture(target, cv2.CAP_ANY if kind == "camera" else cv2.CAP_FFMPEG, params)
     if not capture.isOpened():
         capture.release()
@@ -97,15 +98,17 @@ class VideoSource:
     Args:
         uri: Camera index, URL or file path.
         max_pixels: Frames with more pixels are skipped as corrupt.
+        timeout_s: Longest wait to open the source or for its next frame (a stalled stream then ends).
     """
 
-    def __init__(self, uri: str, max_pixels: int = 4096 * 4096) -> None:
+    def __init__(self, uri: str, max_pixels: int = 4096 * 4096, timeout_s: float = 5.0) -> None:
         self.kind = classify(uri)
         if self.kind not in {"camera", "stream", "video"}:
             raise SourceError(f"{uri} is not a video source")
         self.uri = uri
         self.max_pixels = max_pixels
-        self.capture = _open_capture(uri, self.kind)
+        self.timeout_s = timeout_s
+        self.capture = _open_capture(uri, self.kind, timeout_s)
         fps = self.capture.get(cv2.CAP_PROP_FPS)
         self.info = SourceInfo(uri, self.kind != "video", float(fps) if 0 < fps < 1000 else 25.0)
         self.skipped = 0
@@ -125,7 +128,7 @@ class VideoSource:
             SourceError: If it cannot be opened.
         """
         self.capture.release()
-        self.capture = _open_capture(self.uri, self.kind)
+        self.capture = _open_capture(self.uri, self.kind, self.timeout_s)
 
     def read(self) -> np.ndarray | None:
         """The next frame, ``(H, W, 3)`` uint8 BGR, or None when the source has ended or failed."""
@@ -159,23 +162,6 @@ def image_files(uri: str) -> list[Path]:
     if not files:
         raise SourceError(f"no images in folder {uri}")
     return files
-
-
-def iter_images(files: list[Path]) -> Iterator[Frame]:
-    """Frames of image files; unreadable files are logged and skipped.
-
-    Args:
-        files: Image paths.
-
-    Yields:
-        One frame per readable image, ``time_s`` being its position in the list.
-    """
-    for index, path in enumerate(files):
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            log.warning("skipping unreadable image %s", path)
-            continue
-        yield Frame(index, float(index), image, path.name)
 
 
 def backoff_delays(initial: float, maximum: float) -> Iterator[float]:

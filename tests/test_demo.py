@@ -1,0 +1,61 @@
+"""The built-in default: the demo clip's known plates are all published, once each, the same on every run."""
+
+import json
+import subprocess
+import sys
+
+from conftest import DEMO, ENV, ROOT, anpr, events, without_times
+from recognizer.clip import load_truth
+
+
+def test_run_camera_without_source_reads_every_demo_plate(endpoint):
+    result = subprocess.run([sys.executable, "run_camera.py", "--json", "--publish", endpoint], cwd=ROOT, env=ENV,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    plates = [e["plate"] for e in events(result.stdout)]
+    assert sorted(plates) == sorted(v.plate for v in load_truth(DEMO)), result.stderr[-2000:]
+
+
+def test_file_replay_gives_the_same_events_every_run(endpoint):
+    first = anpr("run", str(DEMO), "--json", "--publish", endpoint)
+    second = anpr("run", str(DEMO), "--json", "--publish", endpoint)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    a, b = events(first.stdout), events(second.stdout)
+    assert a, first.stderr[-2000:]
+    assert [without_times(e) for e in a] == [without_times(e) for e in b]
+    required = {"type", "seq", "camera", "plate", "confidence", "char_confidences", "candidates", "first_seen",
+                "last_seen", "frames", "box", "source"}
+    for event in a:
+        assert required <= set(event)
+        assert event["type"] == "plate" and len(event["box"]) == 4
+        assert event["first_seen"].endswith("Z") and event["first_seen"] <= event["last_seen"]
+    assert [e["seq"] for e in a] == list(range(1, len(a) + 1))
+
+
+def test_annotate_writes_a_video_of_the_processed_frames(tmp_path, endpoint):
+    import cv2
+
+    out = tmp_path / "annotated.mp4"
+    result = anpr("run", str(DEMO), "--max-frames", "12", "--annotate", str(out), "--publish", endpoint)
+    assert result.returncode == 0, result.stderr
+    capture = cv2.VideoCapture(str(out))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
+    ok, frame = capture.read()
+    assert ok and frame.shape == (360, 640, 3)
+
+
+def test_heartbeats_count_frames(endpoint):
+    import subprocess as sp
+
+    from conftest import ANPR
+
+    subscriber = sp.Popen([*ANPR, "subscribe", endpoint, "--topics", "heartbeat", "--count", "1", "--timeout", "120"],
+                          cwd=ROOT, env=ENV, stdout=sp.PIPE, stderr=sp.PIPE, text=True)
+    result = anpr("run", str(DEMO), "--realtime", "--max-frames", "40", "--publish", endpoint)
+    out, err = subscriber.communicate(timeout=120)
+    assert result.returncode == 0, result.stderr
+    beats = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert beats, err
+    beat = beats[0]
+    assert beat["type"] == "heartbeat" and beat["frames_read"] >= beat["frames_processed"] >= 1
+    assert {"frames_dropped", "fps", "queue_depth", "frames_skipped", "reconnects"} <= set(beat)
