@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 class WindowScores(Protocol):
     """What the network says about windows, with leading shape ``S``: ``(N,)`` for a batch of windows, or
-    ``(h, w)`` for a whole image (cell ``(i, j)`` being the window at ``(stride * j, stride * i)``).
+    ``(h, w)`` for a whole image (cell ``(i, j)`` being the window at ``(stride[1] * j, stride[0] * i)``).
 
     Attributes:
         presence: ``S`` presence probabilities.
@@ -96,8 +96,8 @@ def plate_boxes(windows: np.ndarray, shares: np.ndarray) -> np.ndarray:
     return np.column_stack([x0, y0, x1 - x0, y1 - y0])
 
 
-def window_grid(shape: tuple[int, int], window_shape: tuple[int, int], stride: int) -> np.ndarray:
-    """Top-left corners of the windows that fit in an image, ``stride`` pixels apart.
+def window_grid(shape: tuple[int, int], window_shape: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
+    """Top-left corners of the windows that fit in an image, ``stride`` ``(rows, columns)`` pixels apart.
 
     Args:
         shape: ``(h, w)`` of the image.
@@ -105,12 +105,12 @@ def window_grid(shape: tuple[int, int], window_shape: tuple[int, int], stride: i
         stride: Step between windows.
 
     Returns:
-        ``(rows, cols, 2)`` int array of ``(x, y)`` corners; cell ``(i, j)`` is ``(stride * j, stride * i)``.
+        ``(rows, cols, 2)`` int array of ``(x, y)`` corners; cell ``(i, j)`` is ``(stride[1] * j, stride[0] * i)``.
     """
-    rows = (shape[0] - window_shape[0]) // stride + 1
-    cols = (shape[1] - window_shape[1]) // stride + 1
-    ys, xs = np.mgrid[0:rows, 0:cols] * stride
-    return np.stack([xs, ys], axis=-1)
+    rows = (shape[0] - window_shape[0]) // stride[0] + 1
+    cols = (shape[1] - window_shape[1]) // stride[1] + 1
+    ys, xs = np.mgrid[0:rows, 0:cols]
+    return np.stack([xs * stride[1], ys * stride[0]], axis=-1)
 
 
 def crop_windows(image: np.ndarray, corners: np.ndarray, window_shape: tuple[int, int]) -> np.ndarray:
@@ -163,12 +163,12 @@ class Scanner:
     Args:
         spec: Pyramid and merge settings.
         window_shape: ``(height, width)`` of the network's window.
-        stride: Window step on each level (the network's output stride on the dense path).
+        stride: ``(rows, columns)`` window step on each level (the network's output stride on the dense path).
         predict_batch: Scores batches of windows.
         score_image: Scores a whole level at once (fully convolutional); batched windows are used without it.
     """
 
-    def __init__(self, spec: ScanSpec, window_shape: tuple[int, int], stride: int, predict_batch: PredictBatch,
+    def __init__(self, spec: ScanSpec, window_shape: tuple[int, int], stride: tuple[int, int], predict_batch: PredictBatch,
                  score_image: ScoreImage | None = None) -> None:
         self.spec = spec
         self.window_shape = window_shape
@@ -216,10 +216,10 @@ class Scanner:
     def _refine(self, level: Level, corners: np.ndarray, presence: np.ndarray, boxes: np.ndarray,
                 chars: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Adds batched windows half a stride around each hit, so a plate between grid cells is read centred."""
-        half = self.stride // 2
+        hy, hx = self.stride[0] // 2, self.stride[1] // 2
         h, w = level.image.shape
         wh, ww = self.window_shape
-        offsets = np.array([[dx, dy] for dx in (-half, 0, half) for dy in (-half, 0, half) if dx or dy])
+        offsets = np.array([[dx, dy] for dx in (-hx, 0, hx) for dy in (-hy, 0, hy) if dx or dy])
         extra = (corners[:, None, :] + offsets[None]).reshape(-1, 2)
         inside = (extra[:, 0] >= 0) & (extra[:, 1] >= 0) & (extra[:, 0] + ww <= w) & (extra[:, 1] + wh <= h)
         extra = np.unique(extra[inside], axis=0)

@@ -23,7 +23,7 @@ class ScanSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_plate_width: int = Field(60, ge=8)
-    max_plate_width: int = Field(400, ge=8)
+    max_plate_width: int = Field(300, ge=8)
     scales_per_octave: int = Field(4, ge=1, le=12)
     plate_width_in_window: float = Field(0.7, gt=0.1, lt=1.0)
     presence_threshold: float = Field(0.9, gt=0, lt=1)

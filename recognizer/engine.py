@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 class Scores:
     """Network outputs for windows: a batch ``(N, ...)`` or a whole-image map ``(h, w, ...)``.
 
-    On a map, cell ``(i, j)`` is the window whose top-left corner is ``(STRIDE * j, STRIDE * i)``.
+    On a map, cell ``(i, j)`` is the window whose top-left corner is ``(STRIDE[1] * j, STRIDE[0] * i)``.
 
     Attributes:
         presence: ``(...)`` presence probabilities.
@@ -78,7 +78,8 @@ class PlateNetwork:
             image: ``(H, W)`` uint8 image, at least one window in size.
 
         Returns:
-            Scores with leading shape ``(h, w)``, ``h = (H - window_height) // STRIDE + 1`` and likewise ``w``.
+            Scores with leading shape ``(h, w)``, at least ``(H - window_height) // STRIDE[0] + 1`` by
+            ``(W - window_width) // STRIDE[1] + 1``.
         """
         return self._split(self.runner(image[None, ..., None].astype(np.float32))[0])
 

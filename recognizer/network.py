@@ -2,10 +2,12 @@
 
 Every layer uses "valid" padding and the pooling strides multiply to ``STRIDE``, so the same network run
 over a whole image gives, at output cell ``(i, j)``, exactly what it gives for the window whose top-left
-corner is ``(STRIDE * i, STRIDE * j)``.
+corner is ``(STRIDE[1] * j, STRIDE[0] * i)``.
 """
 
 from __future__ import annotations
+
+import math
 
 import keras
 from keras import layers
@@ -14,22 +16,23 @@ from recognizer.outputs import STRIDE, output_channels
 from recognizer.spec import ModelSpec
 
 _WIDTHS = (24, 48, 80, 128)
+_POOLS = ((2, 2), (2, 2), (2, 2), (2, 1))
 _HIDDEN = 384
-assert 2 ** len(_WIDTHS) == STRIDE, "each block halves the resolution"
+assert tuple(math.prod(p[i] for p in _POOLS) for i in (0, 1)) == STRIDE, "pooling strides make the output stride"
 
 
-def _conv_block(x: keras.KerasTensor, filters: int, name: str) -> keras.KerasTensor:
+def _conv_block(x: keras.KerasTensor, filters: int, pool: tuple[int, int], name: str) -> keras.KerasTensor:
     x = layers.Conv2D(filters, 3, padding="valid", use_bias=False, name=f"{name}_conv")(x)
     x = layers.BatchNormalization(name=f"{name}_bn")(x)
     x = layers.ReLU(name=f"{name}_relu")(x)
-    return layers.MaxPooling2D(2, name=f"{name}_pool")(x)
+    return layers.MaxPooling2D(pool, name=f"{name}_pool")(x)
 
 
 def head_kernel(model: ModelSpec) -> tuple[int, int]:
     """``(rows, cols)`` of the feature map one window leaves for the head."""
     h, w = model.window_height, model.window_width
-    for _ in _WIDTHS:
-        h, w = (h - 2) // 2, (w - 2) // 2
+    for ph, pw in _POOLS:
+        h, w = (h - 2) // ph, (w - 2) // pw
     if h < 1 or w < 1:
         raise ValueError(f"window {model.window_width}x{model.window_height} is too small for the network")
     return h, w
@@ -50,8 +53,8 @@ def build_network(model: ModelSpec, input_shape: tuple[int | None, int | None] =
     """
     inputs = keras.Input((*input_shape, 1), name="image")
     x = layers.Rescaling(1 / 127.5, offset=-1.0, name="scale")(inputs)
-    for i, filters in enumerate(_WIDTHS):
-        x = _conv_block(x, filters, f"block{i + 1}")
+    for i, (filters, pool) in enumerate(zip(_WIDTHS, _POOLS)):
+        x = _conv_block(x, filters, pool, f"block{i + 1}")
     x = layers.Conv2D(_HIDDEN, head_kernel(model), padding="valid", use_bias=False, name="head_conv")(x)
     x = layers.BatchNormalization(name="head_bn")(x)
     x = layers.ReLU(name="head_relu")(x)

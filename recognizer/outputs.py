@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from recognizer.spec import ModelSpec
 
-STRIDE = 16
-"""Pixels between neighbouring windows when the network runs over a whole image."""
+STRIDE = (16, 8)
+"""``(rows, columns)``: pixels between neighbouring windows when the network runs over a whole image.
+
+Columns are twice as fine as rows: the last pooling keeps the horizontal resolution that reading needs."""
 
 PRESENCE = 0
 """Channel of the presence logit."""

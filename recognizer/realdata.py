@@ -96,5 +96,25 @@ def read_crop(network: PlateNetwork, gray: np.ndarray, model: ModelSpec) -> str:
     Returns:
         The plate text.
     """
-    scores = network.predict_windows(crop_windows(gray, model))
-    return decode(scores.chars[int(np.argmax(scores.presence))], model).text
+    return read_crops(network, [gray], model)[0]
+
+
+def read_crops(network: PlateNetwork, grays: list[np.ndarray], model: ModelSpec, batch_size: int = 256) -> list[str]:
+    """:func:`read_crop` for many crops, their windows scored in large batches.
+
+    Args:
+        network: The plate network.
+        grays: ``(h, w)`` uint8 crops.
+        model: Window spec and alphabet.
+        batch_size: Windows per network call.
+
+    Returns:
+        One plate text per crop.
+    """
+    if not grays:
+        return []
+    windows = np.concatenate([crop_windows(g, model) for g in grays])
+    parts = [network.predict_windows(windows[i : i + batch_size]) for i in range(0, len(windows), batch_size)]
+    presence = np.concatenate([p.presence for p in parts]).reshape(len(grays), -1)
+    chars = np.concatenate([p.chars for p in parts]).reshape(len(grays), presence.shape[1], *parts[0].chars.shape[1:])
+    return [decode(chars[i, int(np.argmax(presence[i]))], model).text for i in range(len(grays))]

@@ -130,7 +130,7 @@ class RendererSpec(StrictModel):
             Path("/usr/share/fonts/opentype/bebas-neue"),
         ]
     )
-    uk_font: Path | None = None
+    uk_font: Path | None = Path("../shared/fonts/CharlesWright-Bold.otf")
     positive_fraction: float = Field(0.6, gt=0, lt=1)
     min_fill: float = Field(0.6, gt=0, lt=1)
     max_width_fill: float = Field(0.8, gt=0, le=1)
@@ -162,7 +162,7 @@ class TrainSpec(StrictModel):
 
     batch_size: int = Field(64, ge=1)
     steps_per_epoch: int = Field(500, ge=1)
-    epochs: int = Field(40, ge=1)
+    epochs: int = Field(60, ge=1)
     ramp_epochs: int = Field(12, ge=0)
     learning_rate: float = Field(2e-3, gt=0)
     seed: int = 1

@@ -16,7 +16,7 @@ import numpy as np
 from recognizer.decode import decode, o0_equal
 from recognizer.engine import PlateNetwork
 from recognizer.outputs import CHAR_OFFSET
-from recognizer.realdata import load_manifest, read_crop
+from recognizer.realdata import load_manifest, read_crops
 from recognizer.spec import ModelSpec, RendererSpec, TrainSpec
 from recognizer.windows import WindowBatch, WindowGenerator
 
@@ -61,15 +61,23 @@ def difficulty_at(step: int, spec: TrainSpec) -> float:
     return 1.0 if ramp == 0 else min(1.0, 0.2 + 0.8 * step / ramp)
 
 
-def to_targets(batch: WindowBatch) -> tuple[np.ndarray, np.ndarray]:
+def to_targets(batch: WindowBatch, alphabet_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Network inputs and loss targets of a batch.
 
+    Args:
+        batch: Generated windows.
+        alphabet_size: Characters in the alphabet (``A``).
+
     Returns:
-        ``(N, H, W, 1)`` float32 images and ``(N, 5 + P)`` float32 targets: presence, the plate box as shares
-        of the window, then class per position (-1 where there is no plate).
+        ``(N, H, W, 1)`` float32 images and ``(N, 5 + P + A)`` float32 targets: presence, the plate box as
+        shares of the window, the class per position (-1 where there is no plate), and which characters the
+        plate holds (the auxiliary bag-of-characters target).
     """
     x = batch.images[..., None].astype(np.float32)
-    y = np.concatenate([batch.presence[:, None], batch.boxes, batch.chars.astype(np.float32)], axis=1)
+    bag = np.zeros((len(batch.chars), alphabet_size + 1), np.float32)
+    rows = np.repeat(np.arange(len(batch.chars)), batch.chars.shape[1])
+    bag[rows, np.where(batch.chars >= 0, batch.chars, alphabet_size).reshape(-1)] = 1.0
+    y = np.concatenate([batch.presence[:, None], batch.boxes, batch.chars.astype(np.float32), bag[:, :alphabet_size]], axis=1)
     return x, y
 
 
@@ -91,23 +99,31 @@ def batch_stream(model: ModelSpec, renderer: RendererSpec, train: TrainSpec, fir
         while True:
             tasks = [(train.seed, i, train.batch_size, difficulty_at(i, train)) for i in range(step, step + 256)]
             for batch in pool.imap(_render_batch, tasks):
-                yield to_targets(batch)
+                yield to_targets(batch, len(model.alphabet))
             step += 256
 
 
 def plate_loss(y_true, y_pred):  # type: ignore[no-untyped-def]
-    """Presence cross-entropy, plus box error and summed character cross-entropy where a plate is present.
+    """Presence cross-entropy, plus, where a plate is present, box error, summed character cross-entropy and
+    the auxiliary bag-of-characters cross-entropy (which characters occur, in any position: an easier task
+    that teaches the features of characters before the positions are sorted out).
 
     Args:
-        y_true: ``(N, 5 + P)`` targets from :func:`to_targets`.
-        y_pred: ``(N, 5 + P * C)`` scores.
+        y_true: ``(N, 5 + P + A)`` targets from :func:`to_targets`.
+        y_pred: ``(N, 5 + P * (A + 1) + A)`` scores: the network's, then the auxiliary head's.
 
     Returns:
         ``(N,)`` losses.
     """
     from keras import ops
 
-    positions = ops.shape(y_true)[1] - CHAR_OFFSET
+    # Solve for P and A from the two widths: wt = 5 + P + A, wp = 5 + P * (A + 1) + A, so wp - wt = P * A.
+    wt, wp = y_true.shape[1], y_pred.shape[1]
+    product = wp - wt
+    positions = next(p for p in range(1, 65) if product % p == 0 and p + product // p == wt - CHAR_OFFSET)
+    alphabet = product // positions
+    bag_true, y_true = y_true[:, -alphabet:], y_true[:, :-alphabet]
+    bag_pred, y_pred = y_pred[:, -alphabet:], y_pred[:, :-alphabet]
     presence_true = y_true[:, :1]
     presence_loss = ops.mean(ops.binary_crossentropy(presence_true, y_pred[:, :1], from_logits=True), axis=-1)
     box_error = ops.abs(y_true[:, 1:CHAR_OFFSET] - y_pred[:, 1:CHAR_OFFSET])
@@ -116,7 +132,8 @@ def plate_loss(y_true, y_pred):  # type: ignore[no-untyped-def]
     labels = ops.cast(y_true[:, CHAR_OFFSET:], "int32")
     valid = ops.cast(labels >= 0, "float32")
     char_loss = ops.sparse_categorical_crossentropy(ops.maximum(labels, 0), chars, from_logits=True)
-    return presence_loss + box_loss + ops.sum(char_loss * valid, axis=-1)
+    bag_loss = ops.sum(ops.binary_crossentropy(bag_true, bag_pred, from_logits=True), axis=-1) * presence_true[:, 0]
+    return presence_loss + box_loss + ops.sum(char_loss * valid, axis=-1) + 0.5 * bag_loss
 
 
 def validate(net, model: ModelSpec, generated: WindowBatch, real_crops: Path | None) -> Scores:  # type: ignore[no-untyped-def]
@@ -142,10 +159,35 @@ def validate(net, model: ModelSpec, generated: WindowBatch, real_crops: Path | N
     real_exact = real_o0 = None
     if real_crops is not None and real_crops.is_file():
         rows = load_manifest(real_crops)
-        texts = [read_crop(network, cv2.imread(str(r.path), cv2.IMREAD_GRAYSCALE), model) for r in rows]
+        texts = read_crops(network, [cv2.imread(str(r.path), cv2.IMREAD_GRAYSCALE) for r in rows], model)
         real_exact = float(np.mean([t == r.text for t, r in zip(texts, rows)]))
         real_o0 = float(np.mean([o0_equal(t, r.text) for t, r in zip(texts, rows)]))
     return Scores(presence_accuracy, generated_exact, real_exact, real_o0)
+
+
+def training_model(net, alphabet_size: int):  # type: ignore[no-untyped-def]
+    """The window network with the auxiliary bag-of-characters head, as one ``(N, 5 + P * C + A)`` output."""
+    import keras
+
+    scores = keras.layers.Flatten(name="flat")(net.output)
+    hidden = keras.layers.Flatten(name="hidden_flat")(net.get_layer("head_relu").output)
+    bag = keras.layers.Dense(alphabet_size, name="bag")(hidden)
+    features = keras.Model(net.input, [scores, bag], name="anpr_features")
+    inputs = keras.Input(net.input.shape[1:], name="window")
+    outputs = keras.layers.Concatenate(name="train_scores")(list(features(inputs)))
+    return keras.Model(inputs, outputs, name="anpr_train")
+
+
+def window_network(trainer, model: ModelSpec):  # type: ignore[no-untyped-def]
+    """A window network (:func:`recognizer.network.build_network`) holding the trainer's current weights."""
+    from recognizer.network import build_network
+
+    net = build_network(model, model.window_shape)
+    features = trainer.get_layer("anpr_features")
+    for layer in net.layers:
+        if layer.weights:
+            layer.set_weights(features.get_layer(layer.name).get_weights())
+    return net
 
 
 def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Path, weights_out: Path | None = None) -> Path:
@@ -180,12 +222,11 @@ def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Pa
         log.info("resuming after epoch %d from %s", state["epoch"], checkpoint)
     else:
         net = build_network(model, model.window_shape)
-        trainer = keras.Sequential([net, keras.layers.Flatten(name="flat")], name="anpr_train")
+        trainer = training_model(net, len(model.alphabet))
         schedule = keras.optimizers.schedules.CosineDecay(
             spec.learning_rate / 10, spec.epochs * spec.steps_per_epoch, warmup_target=spec.learning_rate,
             warmup_steps=spec.steps_per_epoch, alpha=0.02)
         trainer.compile(optimizer=keras.optimizers.Adam(schedule), loss=plate_loss)
-    net = trainer.layers[0]
     generated = WindowGenerator(model, renderer, seed=spec.seed + 1_000_003).batch(
         np.random.default_rng([spec.seed, 10**9]), spec.val_windows)
     stream = batch_stream(model, renderer, spec, state["epoch"] * spec.steps_per_epoch)
@@ -198,6 +239,7 @@ def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Pa
                 x, y = next(stream)
                 losses.append(float(trainer.train_on_batch(x, y)))
                 bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+        net = window_network(trainer, model)
         scores = validate(net, model, generated, spec.real_crops)
         state["seconds"] += time.monotonic() - started
         state["epoch"] = epoch + 1

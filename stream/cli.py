@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from stream.config import AppConfig, ConfigError, load_config, resolve
+from stream.config import DEMO_CONFIG, AppConfig, ConfigError, load_config, resolve
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", parents=[common], help="process a camera, stream, video or images and publish plate events")
-    run.add_argument("source", nargs="?", help="camera index, rtsp/http URL, video, image or folder (default: the demo clip)")
+    run.add_argument("source", nargs="?",
+                     help="camera index, rtsp/http URL, video, image or folder (default: the demo clip, with configs/demo.yaml)")
     run.add_argument("--camera", help="camera name put in events")
     run.add_argument("--publish", help="ZeroMQ endpoint to bind (default from config)")
     run.add_argument("--json", action="store_true", help="also print every plate event as a JSON line")
@@ -190,8 +191,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from stream.sources import SourceError
 
+    config_path = args.config
+    if config_path is None and args.command == "run" and not args.source:
+        config_path = DEMO_CONFIG  # the demo clip's camera
     try:
-        config = load_config(args.config)
+        config = load_config(config_path)
         return COMMANDS[args.command](config, args)
     except (ConfigError, SourceError, OSError, zmq.ZMQError) as error:
         print(f"anpr: error: {error}", file=sys.stderr)

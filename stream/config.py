@@ -11,6 +11,8 @@ from detector.spec import ScanSpec
 from recognizer.spec import ModelSpec, RecognizerSpec, RendererSpec, StrictModel, TrainSpec
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+DEMO_CONFIG = DEFAULT_CONFIG.with_name("demo.yaml")
+"""Config of the built-in demo clip's camera: the defaults with its plate sizes."""
 
 
 class ConfigError(ValueError):

@@ -5,7 +5,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream.config import DEFAULT_CONFIG, AppConfig, ConfigError, load_config
+from stream.config import DEFAULT_CONFIG, DEMO_CONFIG, AppConfig, ConfigError, load_config
 
 
 def test_default_config_loads():
@@ -37,9 +37,14 @@ def test_invalid_yaml_and_missing_file(tmp_path: Path):
         load_config(tmp_path / "missing.yaml")
 
 
-def test_default_yaml_matches_model_defaults_where_it_should():
-    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
-    assert AppConfig.model_validate(data).model == AppConfig().model
+def test_default_yaml_documents_the_model_defaults():
+    assert load_config(DEFAULT_CONFIG) == AppConfig()
+
+
+def test_demo_config_only_narrows_the_plate_sizes():
+    demo = load_config(DEMO_CONFIG)
+    assert demo.model_copy(update={"scan": AppConfig().scan}) == AppConfig()
+    assert demo.scan.min_plate_width > AppConfig().scan.min_plate_width
 
 
 yaml_values = st.recursive(

@@ -6,6 +6,7 @@ import sys
 
 from conftest import DEMO, ENV, ROOT, anpr, events, without_times
 from recognizer.clip import load_truth
+from stream.config import DEMO_CONFIG
 
 
 def test_run_camera_without_source_reads_every_demo_plate(endpoint):
@@ -17,8 +18,8 @@ def test_run_camera_without_source_reads_every_demo_plate(endpoint):
 
 
 def test_file_replay_gives_the_same_events_every_run(endpoint):
-    first = anpr("run", str(DEMO), "--json", "--publish", endpoint)
-    second = anpr("run", str(DEMO), "--json", "--publish", endpoint)
+    first = anpr("run", str(DEMO), "--config", str(DEMO_CONFIG), "--json", "--publish", endpoint)
+    second = anpr("run", str(DEMO), "--config", str(DEMO_CONFIG), "--json", "--publish", endpoint)
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     a, b = events(first.stdout), events(second.stdout)
     assert a, first.stderr[-2000:]
@@ -36,7 +37,8 @@ def test_annotate_writes_a_video_of_the_processed_frames(tmp_path, endpoint):
     import cv2
 
     out = tmp_path / "annotated.mp4"
-    result = anpr("run", str(DEMO), "--max-frames", "12", "--annotate", str(out), "--publish", endpoint)
+    result = anpr("run", str(DEMO), "--config", str(DEMO_CONFIG), "--max-frames", "12", "--annotate", str(out),
+                  "--publish", endpoint)
     assert result.returncode == 0, result.stderr
     capture = cv2.VideoCapture(str(out))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
@@ -51,7 +53,7 @@ def test_heartbeats_count_frames(endpoint):
 
     subscriber = sp.Popen([*ANPR, "subscribe", endpoint, "--topics", "heartbeat", "--count", "1", "--timeout", "120"],
                           cwd=ROOT, env=ENV, stdout=sp.PIPE, stderr=sp.PIPE, text=True)
-    result = anpr("run", str(DEMO), "--realtime", "--max-frames", "40", "--publish", endpoint)
+    result = anpr("run", str(DEMO), "--config", str(DEMO_CONFIG), "--realtime", "--max-frames", "40", "--publish", endpoint)
     out, err = subscriber.communicate(timeout=120)
     assert result.returncode == 0, result.stderr
     beats = [json.loads(line) for line in out.splitlines() if line.startswith("{")]

@@ -45,7 +45,7 @@ def _keras_weights(path):
 def test_fully_convolutional_equals_batched_windows(random_weights):
     net = load_keras_network(random_weights, MODEL)
     rng = np.random.default_rng(0)
-    image = rng.integers(0, 256, (64 + 3 * STRIDE + 7, 128 + 5 * STRIDE + 3), dtype=np.uint8)
+    image = rng.integers(0, 256, (64 + 3 * STRIDE[0] + 7, 128 + 5 * STRIDE[1] + 3), dtype=np.uint8)
     dense = net.score_map(image)
     grid = window_grid(image.shape, MODEL.window_shape, STRIDE)
     rows, cols = grid.shape[:2]

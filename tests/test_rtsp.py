@@ -4,9 +4,9 @@ import json
 import subprocess
 import time
 
-from conftest import ANPR, ENV, ROOT, anpr, events
+from conftest import ANPR, DEMO, ENV, ROOT, anpr, events
 from recognizer.clip import load_truth
-from conftest import DEMO
+from stream.config import DEMO_CONFIG
 
 
 def test_rtsp_stream_events_reach_a_subscriber_process(rtsp_server, endpoint):
@@ -14,8 +14,8 @@ def test_rtsp_stream_events_reach_a_subscriber_process(rtsp_server, endpoint):
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(1.0)
-        run = anpr("run", rtsp_server.url, "--json", "--publish", endpoint, "--max-frames", "150", "--camera", "gate",
-                   timeout=400)
+        run = anpr("run", rtsp_server.url, "--config", str(DEMO_CONFIG), "--json", "--publish", endpoint,
+                   "--max-frames", "150", "--camera", "gate", timeout=400)
         assert run.returncode == 0, run.stderr[-3000:]
         published = events(run.stdout)
         assert published, run.stderr[-3000:]

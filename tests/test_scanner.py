@@ -46,9 +46,9 @@ def test_build_pyramid_skips_levels_smaller_than_a_window():
 
 
 def test_window_grid_literal():
-    grid = window_grid((80, 160), (64, 128), 16)
-    assert grid.shape == (2, 3, 2)
-    assert grid[1, 2].tolist() == [32, 16]
+    grid = window_grid((80, 160), (64, 128), (16, 8))
+    assert grid.shape == (2, 5, 2)
+    assert grid[1, 2].tolist() == [16, 16]
 
 
 def test_plate_boxes_from_window_shares():
@@ -73,7 +73,7 @@ def test_merge_hits_makes_one_candidate_per_plate():
 def test_scanner_finds_a_bright_plate_with_batched_windows():
     frame = np.zeros((240, 320), np.uint8)
     frame[100:130, 100:190] = 255  # a 90x30 "plate"
-    scanner = Scanner(SPEC, (64, 128), 16, bright_rectangle_network)
+    scanner = Scanner(SPEC, (64, 128), (16, 16), bright_rectangle_network)
     candidates = scanner.scan(frame)
     assert len(candidates) == 1
     x, y, w, h = candidates[0].box
@@ -86,17 +86,17 @@ def test_scanner_dense_path_matches_batched_path():
     frame[100:130, 100:190] = 255
 
     def score_image(image: np.ndarray) -> FakeScores:
-        grid = window_grid(image.shape, (64, 128), 16)
+        grid = window_grid(image.shape, (64, 128), (16, 16))
         windows = np.stack([image[y : y + 64, x : x + 128] for x, y in grid.reshape(-1, 2)])
         s = bright_rectangle_network(windows)
         shape = grid.shape[:2]
         return FakeScores(s.presence.reshape(shape), s.boxes.reshape(*shape, 4), s.chars.reshape(*shape, P, C))
 
-    batched = Scanner(SPEC, (64, 128), 16, bright_rectangle_network).scan(frame)
-    dense = Scanner(SPEC, (64, 128), 16, bright_rectangle_network, score_image).scan(frame)
+    batched = Scanner(SPEC, (64, 128), (16, 16), bright_rectangle_network).scan(frame)
+    dense = Scanner(SPEC, (64, 128), (16, 16), bright_rectangle_network, score_image).scan(frame)
     assert len(batched) == len(dense) == 1
     np.testing.assert_allclose(batched[0].box, dense[0].box)
 
 
 def test_empty_frame_has_no_candidates():
-    assert Scanner(SPEC, (64, 128), 16, bright_rectangle_network).scan(np.zeros((240, 320), np.uint8)) == []
+    assert Scanner(SPEC, (64, 128), (16, 16), bright_rectangle_network).scan(np.zeros((240, 320), np.uint8)) == []
