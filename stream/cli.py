@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--realtime", action="store_true", help="pace files at their frame rate")
     run.add_argument("--max-frames", type=int, help="stop after N frames")
     run.add_argument("--annotate", type=Path, help="write the video with boxes and reads drawn (MP4)")
+    run.add_argument("--replay", help="ZeroMQ endpoint serving missed events (default from config)")
+    run.add_argument("--journal", type=Path, help="SQLite event journal (default from config)")
 
     read = sub.add_parser("read", parents=[common], help="read plates in image files or folders")
     read.add_argument("paths", nargs="+", type=Path)
@@ -56,6 +58,18 @@ def _parser() -> argparse.ArgumentParser:
     subscribe.add_argument("--topics", default="plate", help="comma-separated topics (plate,read,heartbeat)")
     subscribe.add_argument("--timeout", type=float, help="exit after this many seconds without a message")
     subscribe.add_argument("--count", type=int, help="exit after this many messages")
+    subscribe.add_argument("--replay", help="publisher's replay endpoint (default from config); plate events that "
+                           "were missed are fetched from it, so each arrives exactly once")
+    subscribe.add_argument("--state", type=Path, help="file keeping this subscriber's position across restarts")
+
+    events = sub.add_parser("events", parents=[common], help="list journaled plate events")
+    events.add_argument("--journal", type=Path, help="SQLite journal (default from config)")
+    events.add_argument("--plate", help="plate text, or a pattern with %% and _ wildcards")
+    events.add_argument("--camera")
+    events.add_argument("--since", help="earliest first_seen, ISO 8601 (e.g. 2026-11-24T10:00)")
+    events.add_argument("--until", help="latest first_seen, ISO 8601, exclusive")
+    events.add_argument("--limit", type=int, default=1000)
+    events.add_argument("--json", action="store_true", help="JSON lines instead of a table")
 
     train = sub.add_parser("train", parents=[common], help="train the network on generated windows (resumes a run folder)")
     train.add_argument("--run-dir", type=Path, default=Path("runs/train"))
@@ -84,7 +98,8 @@ def _cmd_run(config: AppConfig, args: argparse.Namespace) -> int:
     from stream.pipeline import RunOptions, StreamRunner, install_signal_handlers, load_network
 
     source = args.source or str(DEMO_CLIP)
-    options = RunOptions(source, args.camera, args.publish, args.json, args.realtime, args.max_frames, args.annotate)
+    options = RunOptions(source, args.camera, args.publish, args.json, args.realtime, args.max_frames, args.annotate,
+                         args.replay, args.journal)
     runner = StreamRunner(config, options, load_network(config))
     install_signal_handlers(runner.stop_event)
     runner.run()
@@ -134,16 +149,47 @@ def _cmd_eval(config: AppConfig, args: argparse.Namespace) -> int:
 def _cmd_subscribe(config: AppConfig, args: argparse.Namespace) -> int:
     from stream.subscriber import subscribe
 
+    from stream.subscriber import ReliableSubscriber
+
     topics = tuple(t.strip() for t in args.topics.split(",") if t.strip())
+    endpoint = args.endpoint or config.publish.endpoint
+    if topics == ("plate",):
+        reliable = ReliableSubscriber(endpoint, args.replay or config.publish.replay_endpoint, args.state)
+        stream = reliable.events(idle_timeout_s=args.timeout)
+    else:
+        stream = (m.data for m in subscribe(endpoint, topics, args.timeout))
     count = 0
     try:
-        for message in subscribe(args.endpoint or config.publish.endpoint, topics, args.timeout):
-            print(json.dumps(message.data), flush=True)
+        for data in stream:
+            print(json.dumps(data), flush=True)
             count += 1
             if args.count and count >= args.count:
                 break
     except KeyboardInterrupt:
         pass
+    return 0
+
+
+def _cmd_events(config: AppConfig, args: argparse.Namespace) -> int:
+    from stream.journal import Journal
+
+    path = (args.journal or config.publish.journal).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"journal not found: {path}")
+    journal = Journal(path)
+    try:
+        stored = journal.query(args.plate, args.camera, args.since, args.until, args.limit)
+    finally:
+        journal.close()
+    if args.json:
+        for event in stored:
+            print(event.body)
+        return 0
+    print(f"{'first_seen':24} {'camera':10} {'plate':9} {'conf':>5} {'frames':>6}  epoch/seq")
+    for event in stored:
+        e = event.data
+        print(f"{e['first_seen']:24} {e['camera'][:10]:10} {e['plate']:9} {e['confidence']:5.2f} {e['frames']:6d}  "
+              f"{event.epoch}/{event.seq}")
     return 0
 
 
@@ -174,7 +220,7 @@ def _cmd_demo(config: AppConfig, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "read": _cmd_read, "eval": _cmd_eval, "subscribe": _cmd_subscribe,
+COMMANDS = {"run": _cmd_run, "read": _cmd_read, "eval": _cmd_eval, "subscribe": _cmd_subscribe, "events": _cmd_events,
             "train": _cmd_train, "export": _cmd_export, "demo": _cmd_demo}
 
 

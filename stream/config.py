@@ -42,15 +42,19 @@ class PublishSpec(StrictModel):
 
     Attributes:
         endpoint: ZeroMQ PUB endpoint to bind.
+        replay_endpoint: ZeroMQ REP endpoint serving missed events from the journal.
         reads: Also publish per-frame reads on topic ``read``.
         heartbeat_s: Seconds between heartbeats.
+        journal: SQLite file every plate event is written to before it is published (``~`` expands).
     """
 
     endpoint: str = "tcp://127.0.0.1:5556"
+    replay_endpoint: str = "tcp://127.0.0.1:5557"
     reads: bool = False
     heartbeat_s: float = Field(1.0, gt=0)
+    journal: Path = Path("~/.local/share/anpr/events.db")
 
-    @field_validator("endpoint")
+    @field_validator("endpoint", "replay_endpoint")
     @classmethod
     def _zmq_endpoint(cls, value: str) -> str:
         if not value.startswith(("tcp://", "ipc://", "inproc://")):

@@ -38,7 +38,8 @@ class PlateEvent:
 
     Attributes:
         type: Always ``plate``.
-        seq: Publisher sequence number of plate events, from 1.
+        epoch: The publisher's epoch (new at every start).
+        seq: Publisher sequence number of plate events within the epoch, from 1.
         camera: Camera name from config or ``--camera``.
         plate: Voted plate text.
         confidence: Probability of the voted text.
@@ -54,6 +55,7 @@ class PlateEvent:
     """
 
     type: str
+    epoch: str
     seq: int
     camera: str
     plate: str

@@ -8,7 +8,8 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
@@ -21,7 +22,9 @@ from recognizer.outputs import STRIDE
 from stream.capture import Capture
 from stream.config import AppConfig, resolve
 from stream.events import PlateEvent, PlateRead, iso_utc
+from stream.journal import Journal
 from stream.publisher import Publisher
+from stream.replay import ReplayServer
 from stream.tracker import FinishedTrack, Tracker
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,8 @@ class RunOptions:
         realtime: Pace file sources at their frame rate.
         max_frames: Stop after this many frames.
         annotate: Write an annotated video here.
+        replay: Replay REP endpoint (config's when None).
+        journal: Journal file (config's when None).
     """
 
     source: str
@@ -48,6 +53,8 @@ class RunOptions:
     realtime: bool = False
     max_frames: int | None = None
     annotate: Path | None = None
+    replay: str | None = None
+    journal: Path | None = None
 
 
 def load_network(config: AppConfig) -> PlateNetwork:
@@ -76,11 +83,11 @@ def to_reads(candidates: list[Candidate], config: AppConfig, frame: int, time_s:
     return reads
 
 
-def to_event(track: FinishedTrack, seq: int, camera: str, source: str, start_wall: float) -> PlateEvent:
+def to_event(track: FinishedTrack, epoch: str, seq: int, camera: str, source: str, start_wall: float) -> PlateEvent:
     """A finished track as a publishable event (stream times mapped onto wall time from the run's start)."""
     r = track.reading
     return PlateEvent(
-        type="plate", seq=seq, camera=camera, plate=r.text, confidence=round(r.confidence, 4),
+        type="plate", epoch=epoch, seq=seq, camera=camera, plate=r.text, confidence=round(r.confidence, 4),
         char_confidences=[round(c, 4) for c in r.char_confidences],
         candidates=[{"plate": t, "confidence": round(p, 4)} for t, p in r.candidates],
         first_seen=iso_utc(start_wall + track.first_s), last_seen=iso_utc(start_wall + track.last_s),
@@ -130,13 +137,17 @@ class StreamRunner:
         self.tracker = Tracker(config.track, config.model, config.renderer.formats)
         self.camera = options.camera or config.source.camera
         self.stop_event = threading.Event()
+        self.epoch = uuid.uuid4().hex[:16]
         self.events: list[PlateEvent] = []
         self.processed = 0
 
-    def _publish(self, publisher: Publisher, tracks: list[FinishedTrack], start_wall: float) -> None:
+    def _publish(self, publisher: Publisher, journal: Journal, tracks: list[FinishedTrack], start_wall: float) -> None:
         for track in tracks:
-            event = to_event(track, publisher.next_seq("plate"), self.camera, self.options.source, start_wall)
-            publisher.send("plate", event.to_json())
+            seq = publisher.next_seq("plate")
+            event = to_event(track, self.epoch, seq, self.camera, self.options.source, start_wall)
+            body = event.to_json()
+            journal.append(self.epoch, seq, asdict(event), body)  # durable before it is sent
+            publisher.send("plate", body)
             self.events.append(event)
             log.info("plate %s (%.2f) over %d frames", event.plate, event.confidence, event.frames)
             if self.options.print_json:
@@ -145,9 +156,12 @@ class StreamRunner:
     def run(self) -> int:
         """Processes the stream; returns the number of plate events published."""
         capture = Capture(self.options.source, self.config.source, self.options.realtime, self.options.max_frames)
-        publisher = Publisher(self.options.publish or self.config.publish.endpoint)
-        annotator = Annotator(self.options.annotate, capture.info.fps) if self.options.annotate else None
+        journal = Journal(self.options.journal or self.config.publish.journal.expanduser())
         start_wall, started = time.time(), time.monotonic()
+        journal.start_epoch(self.epoch, start_wall)
+        publisher = Publisher(self.options.publish or self.config.publish.endpoint)
+        replay = ReplayServer(self.options.replay or self.config.publish.replay_endpoint, journal, self.epoch).start()
+        annotator = Annotator(self.options.annotate, capture.info.fps) if self.options.annotate else None
         last_beat = started
         capture.start()
         try:
@@ -176,11 +190,13 @@ class StreamRunner:
                                                 "box": [int(round(v)) for v in read.box]})
                 if annotator is not None:
                     annotator.write(frame.image, reads)
-                self._publish(publisher, self.tracker.update(reads, frame.time_s), start_wall)
+                self._publish(publisher, journal, self.tracker.update(reads, frame.time_s), start_wall)
         finally:
             capture.stop()
-            self._publish(publisher, self.tracker.flush(), start_wall)
+            self._publish(publisher, journal, self.tracker.flush(), start_wall)
             publisher.close()
+            replay.stop()
+            journal.close()
             if annotator is not None:
                 annotator.close()
         log.info("processed %d of %d frames (%d dropped, %d skipped), %d plate events", self.processed,

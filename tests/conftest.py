@@ -45,6 +45,17 @@ def endpoint() -> str:
     return f"tcp://127.0.0.1:{free_port()}"
 
 
+@pytest.fixture
+def replay_endpoint() -> str:
+    return f"tcp://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture
+def io_args(endpoint, replay_endpoint, tmp_path) -> list[str]:
+    """``run`` options that keep a test's sockets and journal its own."""
+    return ["--publish", endpoint, "--replay", replay_endpoint, "--journal", str(tmp_path / "events.db")]
+
+
 class RtspServer:
     """Debian's rtsp-server-perl on loopback, with ffmpeg publishing a looped clip to it."""
 

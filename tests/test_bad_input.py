@@ -47,6 +47,7 @@ def test_endpoint_in_use(tmp_path: Path):
     sock = zmq.Context.instance().socket(zmq.PUB)
     sock.bind(f"tcp://127.0.0.1:{port}")
     try:
-        assert_clean_error(anpr("run", "--publish", f"tcp://127.0.0.1:{port}", "--max-frames", "1"), "Address already in use")
+        result = anpr("run", "--publish", f"tcp://127.0.0.1:{port}", "--journal", str(tmp_path / "e.db"), "--max-frames", "1")
+        assert_clean_error(result, "Address already in use")
     finally:
         sock.close(linger=0)

@@ -9,17 +9,17 @@ from recognizer.clip import load_truth
 from stream.config import DEMO_CONFIG
 
 
-def test_run_camera_without_source_reads_every_demo_plate(endpoint):
-    result = subprocess.run([sys.executable, "run_camera.py", "--json", "--publish", endpoint], cwd=ROOT, env=ENV,
+def test_run_camera_without_source_reads_every_demo_plate(endpoint, io_args):
+    result = subprocess.run([sys.executable, "run_camera.py", "--json", *io_args], cwd=ROOT, env=ENV,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     plates = [e["plate"] for e in events(result.stdout)]
     assert sorted(plates) == sorted(v.plate for v in load_truth(DEMO)), result.stderr[-2000:]
 
 
-def test_file_replay_gives_the_same_events_every_run(endpoint):
-    first = anpr("run", str(DEMO), "--config", str(DEMO_CONFIG), "--json", "--publish", endpoint)
-    second = anpr("run", str(DEMO), "--config", str(DEMO_CONFIG), "--json", "--publish", endpoint)
+def test_file_replay_gives_the_same_events_every_run(endpoint, io_args):
+    first = anpr("run", str(DEMO), "--config", str(DEMO_CONFIG), "--json", *io_args)
+    second = anpr("run", str(DEMO), "--config", str(DEMO_CONFIG), "--json", *io_args)
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     a, b = events(first.stdout), events(second.stdout)
     assert a, first.stderr[-2000:]
@@ -33,12 +33,12 @@ def test_file_replay_gives_the_same_events_every_run(endpoint):
     assert [e["seq"] for e in a] == list(range(1, len(a) + 1))
 
 
-def test_annotate_writes_a_video_of_the_processed_frames(tmp_path, endpoint):
+def test_annotate_writes_a_video_of_the_processed_frames(tmp_path, endpoint, io_args):
     import cv2
 
     out = tmp_path / "annotated.mp4"
     result = anpr("run", str(DEMO), "--config", str(DEMO_CONFIG), "--max-frames", "12", "--annotate", str(out),
-                  "--publish", endpoint)
+                  *io_args)
     assert result.returncode == 0, result.stderr
     capture = cv2.VideoCapture(str(out))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
@@ -46,14 +46,14 @@ def test_annotate_writes_a_video_of_the_processed_frames(tmp_path, endpoint):
     assert ok and frame.shape == (360, 640, 3)
 
 
-def test_heartbeats_count_frames(endpoint):
+def test_heartbeats_count_frames(endpoint, io_args):
     import subprocess as sp
 
     from conftest import ANPR
 
     subscriber = sp.Popen([*ANPR, "subscribe", endpoint, "--topics", "heartbeat", "--count", "1", "--timeout", "120"],
                           cwd=ROOT, env=ENV, stdout=sp.PIPE, stderr=sp.PIPE, text=True)
-    result = anpr("run", str(DEMO), "--config", str(DEMO_CONFIG), "--realtime", "--max-frames", "40", "--publish", endpoint)
+    result = anpr("run", str(DEMO), "--config", str(DEMO_CONFIG), "--realtime", "--max-frames", "40", *io_args)
     out, err = subscriber.communicate(timeout=120)
     assert result.returncode == 0, result.stderr
     beats = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
