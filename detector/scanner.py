@@ -24,12 +24,14 @@ class WindowScores(Protocol):
     Attributes:
         presence: ``S`` presence probabilities.
         boxes: ``S + (4,)`` plate boxes ``[x0, y0, x1, y1]`` as shares of the window's width and height.
-        chars: ``S + (P, C)`` character probabilities.
     """
 
     presence: np.ndarray
     boxes: np.ndarray
-    chars: np.ndarray
+
+    def chars_at(self, indices: np.ndarray) -> np.ndarray:
+        """``(K, P, C)`` character probabilities of the windows at flat indices ``(K,)`` into ``S``."""
+        ...
 
 
 PredictBatch = Callable[[np.ndarray], WindowScores]
@@ -177,12 +179,21 @@ class Scanner:
         self.score_image = score_image
         self.scales = pyramid_scales(spec, window_shape[1])
 
-    def _predict(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Scores windows in batches of ``batch_size``: ``(N,)`` presence, ``(N, 4)`` boxes, ``(N, P, C)`` chars."""
+    def _predict_hits(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Scores windows in batches of ``batch_size`` and reads those above the presence threshold.
+
+        Returns:
+            Indices of the hits ``(K,)``, their presence ``(K,)``, boxes ``(K, 4)`` and characters ``(K, P, C)``.
+        """
         size = self.spec.batch_size
-        parts = [self.predict_batch(windows[i : i + size]) for i in range(0, len(windows), size)]
-        return (np.concatenate([p.presence for p in parts]), np.concatenate([p.boxes for p in parts]),
-                np.concatenate([p.chars for p in parts]))
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        for start in range(0, len(windows), size):
+            scores = self.predict_batch(windows[start : start + size])
+            keep = np.flatnonzero(scores.presence > self.spec.presence_threshold)
+            found.append((keep + start, scores.presence[keep], scores.boxes[keep], scores.chars_at(keep)))
+        if not found:
+            return np.zeros(0, int), np.zeros(0), np.zeros((0, 4)), np.zeros((0, 0, 0))
+        return tuple(np.concatenate([f[i] for f in found]) for i in range(4))  # type: ignore[return-value]
 
     def level_hits(self, level: Level) -> Hits:
         """Scores every window of one level and keeps those above the presence threshold.
@@ -193,19 +204,19 @@ class Scanner:
         Returns:
             The level's hits in frame coordinates.
         """
-        corners = window_grid(level.image.shape, self.window_shape, self.stride)
-        rows, cols = corners.shape[:2]
+        grid = window_grid(level.image.shape, self.window_shape, self.stride)
+        rows, cols = grid.shape[:2]
         if self.score_image is not None:
             scores = self.score_image(level.image)
-            presence = scores.presence[:rows, :cols].reshape(-1)
-            boxes = scores.boxes[:rows, :cols].reshape(-1, 4)
-            chars = scores.chars[:rows, :cols].reshape(rows * cols, *scores.chars.shape[2:])
-            corners = corners.reshape(-1, 2)
+            presence = scores.presence[:rows, :cols]
+            i, j = np.nonzero(presence > self.spec.presence_threshold)
+            flat = i * scores.presence.shape[1] + j
+            corners, presence, boxes = grid[i, j], presence[i, j], scores.boxes[i, j]
+            chars = scores.chars_at(flat)
         else:
-            corners = corners.reshape(-1, 2)
-            presence, boxes, chars = self._predict(crop_windows(level.image, corners, self.window_shape))
-        keep = presence > self.spec.presence_threshold
-        corners, presence, boxes, chars = corners[keep], presence[keep], boxes[keep], chars[keep]
+            flat_grid = grid.reshape(-1, 2)
+            keep, presence, boxes, chars = self._predict_hits(crop_windows(level.image, flat_grid, self.window_shape))
+            corners = flat_grid[keep]
         if self.spec.refine and len(corners):
             corners, presence, boxes, chars = self._refine(level, corners, presence, boxes, chars)
         wh, ww = self.window_shape
@@ -225,10 +236,11 @@ class Scanner:
         extra = np.unique(extra[inside], axis=0)
         if not len(extra):
             return corners, presence, boxes, chars
-        p, b, c = self._predict(crop_windows(level.image, extra, self.window_shape))
-        keep = p > self.spec.presence_threshold
-        return (np.concatenate([corners, extra[keep]]), np.concatenate([presence, p[keep]]),
-                np.concatenate([boxes, b[keep]]), np.concatenate([chars, c[keep]]))
+        keep, p, b, c = self._predict_hits(crop_windows(level.image, extra, self.window_shape))
+        if not len(keep):
+            return corners, presence, boxes, chars
+        return (np.concatenate([corners, extra[keep]]), np.concatenate([presence, p]),
+                np.concatenate([boxes, b]), np.concatenate([chars, c]))
 
     def scan(self, gray: np.ndarray) -> list[Candidate]:
         """Finds the plates in a frame.

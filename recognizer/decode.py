@@ -81,6 +81,37 @@ def best_paths(probs: np.ndarray, k: int) -> list[tuple[tuple[int, ...], float]]
     return [(path, float(np.exp(score))) for score, path in beams]
 
 
+def columns_to_slots(columns: np.ndarray, positions: int) -> np.ndarray:
+    """Per-column character probabilities (CTC) to per-position ones, by the best path.
+
+    The best path takes the likeliest class of every column, merges repeats and drops "no character"
+    (the last class). Each character it keeps gets, as its position's distribution, the column where that
+    character was likeliest; positions past the last character are "no character" with certainty.
+    Characters past ``positions`` are dropped.
+
+    Args:
+        columns: ``(T, C)`` probabilities per column.
+        positions: ``P``.
+
+    Returns:
+        ``(P, C)`` probabilities per position.
+    """
+    blank = columns.shape[1] - 1
+    best = columns.argmax(axis=1)
+    slots = np.zeros((positions, columns.shape[1]), columns.dtype)
+    slots[:, blank] = 1.0
+    slot, start = 0, 0
+    for t in range(1, len(best) + 1):
+        if t < len(best) and best[t] == best[start]:
+            continue
+        if best[start] != blank and slot < positions:
+            run = columns[start:t, best[start]]
+            slots[slot] = columns[start + int(np.argmax(run))]
+            slot += 1
+        start = t
+    return slots
+
+
 def decode(probs: np.ndarray, model: ModelSpec, formats: list[PlateFormat] | None = None, k: int = 5) -> Reading:
     """Reads one plate.
 

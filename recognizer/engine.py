@@ -9,8 +9,8 @@ from typing import Protocol
 
 import numpy as np
 
-from recognizer.decode import sigmoid, softmax
-from recognizer.outputs import BOX_CHANNELS, CHAR_OFFSET, PRESENCE, output_channels
+from recognizer.decode import columns_to_slots, sigmoid, softmax
+from recognizer.outputs import BOX_CHANNELS, PRESENCE, WINDOW_CHANNELS, columns_per_window
 from recognizer.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -18,25 +18,52 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Scores:
-    """Network outputs for windows: a batch ``(N, ...)`` or a whole-image map ``(h, w, ...)``.
-
-    On a map, cell ``(i, j)`` is the window whose top-left corner is ``(STRIDE[1] * j, STRIDE[0] * i)``.
+    """Network outputs for windows, with leading shape ``S``: ``(N,)`` for a batch of windows, or ``(h, w)``
+    for a whole image, cell ``(i, j)`` being the window at ``(STRIDE[1] * j, STRIDE[0] * i)``.
 
     Attributes:
-        presence: ``(...)`` presence probabilities.
-        boxes: ``(..., 4)`` plate boxes ``[x0, y0, x1, y1]`` as shares of the window's width and height.
-        chars: ``(..., P, C)`` character probabilities.
+        presence: ``S`` presence probabilities.
+        boxes: ``S + (4,)`` plate boxes ``[x0, y0, x1, y1]`` as shares of the window's width and height.
+        columns: Character probabilities per column: ``(N, T, C)`` for a batch (``T`` columns per window);
+            ``(h, w + T - 1, C)`` for an image, window ``(i, j)`` owning columns ``j .. j + T - 1`` of row ``i``.
+        positions: Positions ``P`` a window's reading is laid out on.
     """
 
     presence: np.ndarray
     boxes: np.ndarray
-    chars: np.ndarray
+    columns: np.ndarray
+    positions: int
+
+    def window_columns(self, index: int) -> np.ndarray:
+        """``(T, C)`` column probabilities of window ``index`` (a flat index into ``S``)."""
+        if self.presence.ndim == 1:
+            return self.columns[index]
+        width = self.presence.shape[1]
+        span = self.columns.shape[1] - width + 1
+        row, col = divmod(int(index), width)
+        return self.columns[row, col : col + span]
+
+    def chars_at(self, indices: np.ndarray) -> np.ndarray:
+        """Per-position character probabilities of some windows.
+
+        Args:
+            indices: ``(K,)`` flat indices into ``S``.
+
+        Returns:
+            ``(K, P, C)`` probabilities (:func:`recognizer.decode.columns_to_slots` of each window's columns).
+        """
+        classes = self.columns.shape[-1]
+        out = np.empty((len(indices), self.positions, classes), np.float32)
+        for k, index in enumerate(indices):
+            out[k] = columns_to_slots(self.window_columns(int(index)), self.positions)
+        return out
 
 
 class Runner(Protocol):
-    """Maps ``(N, H, W, 1)`` float32 images to ``(N, h, w, OUTPUTS)`` raw scores."""
+    """Maps ``(N, H, W, 1)`` float32 images to the raw ``(window, columns)`` score maps of
+    :func:`recognizer.network.build_network`."""
 
-    def __call__(self, images: np.ndarray) -> np.ndarray: ...
+    def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 class PlateNetwork:
@@ -51,11 +78,8 @@ class PlateNetwork:
         self.runner = runner
         self.model = model
 
-    def _split(self, scores: np.ndarray) -> Scores:
-        m = self.model
-        lead = scores.shape[:-1]
-        return Scores(sigmoid(scores[..., PRESENCE]), scores[..., BOX_CHANNELS],
-                      softmax(scores[..., CHAR_OFFSET:].reshape(*lead, m.positions, m.classes)))
+    def _scores(self, window: np.ndarray, columns: np.ndarray) -> Scores:
+        return Scores(sigmoid(window[..., PRESENCE]), window[..., BOX_CHANNELS], softmax(columns), self.model.positions)
 
     def predict_windows(self, windows: np.ndarray) -> Scores:
         """Scores a batch of windows.
@@ -67,9 +91,10 @@ class PlateNetwork:
             Scores with leading shape ``(N,)``.
         """
         if len(windows) == 0:
-            return self._split(np.zeros((0, output_channels(self.model)), np.float32))
-        scores = self.runner(windows[..., None].astype(np.float32))
-        return self._split(scores.reshape(len(windows), output_channels(self.model)))
+            t = columns_per_window(self.model)
+            return self._scores(np.zeros((0, WINDOW_CHANNELS), np.float32), np.zeros((0, t, self.model.classes), np.float32))
+        window, columns = self.runner(windows[..., None].astype(np.float32))
+        return self._scores(window[:, 0, 0], columns[:, 0])
 
     def score_map(self, image: np.ndarray) -> Scores:
         """Runs the network fully convolutionally over one image.
@@ -81,7 +106,8 @@ class PlateNetwork:
             Scores with leading shape ``(h, w)``, at least ``(H - window_height) // STRIDE[0] + 1`` by
             ``(W - window_width) // STRIDE[1] + 1``.
         """
-        return self._split(self.runner(image[None, ..., None].astype(np.float32))[0])
+        window, columns = self.runner(image[None, ..., None].astype(np.float32))
+        return self._scores(window[0], columns[0])
 
 
 def load_keras_network(weights: Path, model: ModelSpec) -> PlateNetwork:
@@ -100,7 +126,17 @@ def load_keras_network(weights: Path, model: ModelSpec) -> PlateNetwork:
 
     net = build_network(model)
     net.load_weights(weights)
-    return PlateNetwork(lambda x: np.asarray(net(x, training=False)), model)
+    return keras_network(net, model)
+
+
+def keras_network(net, model: ModelSpec) -> PlateNetwork:  # type: ignore[no-untyped-def]
+    """Wraps a Keras model from :func:`recognizer.network.build_network`."""
+
+    def run(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        window, columns = net(x, training=False)
+        return np.asarray(window), np.asarray(columns)
+
+    return PlateNetwork(run, model)
 
 
 def export_onnx(weights: Path, model: ModelSpec, out: Path) -> None:
@@ -141,4 +177,10 @@ def load_onnx_network(path: Path, model: ModelSpec, threads: int = 2) -> PlateNe
     options.log_severity_level = 3
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
-    return PlateNetwork(lambda x: session.run(None, {name: x})[0], model)
+    outputs = [o.name for o in session.get_outputs()]
+
+    def run(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        window, columns = session.run(outputs, {name: x})
+        return window, columns
+
+    return PlateNetwork(run, model)

@@ -1,8 +1,13 @@
-"""The plate network: one window in, presence and per-position character scores out.
+"""The plate network: presence and plate box per window, character scores per column.
 
-Every layer uses "valid" padding and the pooling strides multiply to ``STRIDE``, so the same network run
-over a whole image gives, at output cell ``(i, j)``, exactly what it gives for the window whose top-left
-corner is ``(STRIDE[1] * j, STRIDE[0] * i)``.
+A shared convolutional trunk feeds two heads. The window head looks at one window's whole feature map and
+says whether a plate is present and where. The column head reads characters column by column (trained with
+CTC), so overlapping windows share their columns and reading a window is a matter of decoding its own
+``COLUMNS`` columns into at most ``positions`` characters (:func:`recognizer.decode.columns_to_slots`).
+
+Every layer uses "valid" padding and the pooling strides multiply to ``STRIDE``, so the network run over a
+whole image gives, at window cell ``(i, j)``, exactly what it gives for the window whose top-left corner is
+``(STRIDE[1] * j, STRIDE[0] * i)``; that window's columns are columns ``j .. j + COLUMNS - 1`` of row ``i``.
 """
 
 from __future__ import annotations
@@ -12,30 +17,19 @@ import math
 import keras
 from keras import layers
 
-from recognizer.outputs import STRIDE, output_channels
+from recognizer.outputs import STRIDE, TRUNK_POOLS, WINDOW_CHANNELS, head_shape
 from recognizer.spec import ModelSpec
 
 _WIDTHS = (24, 48, 80, 128)
-_POOLS = ((2, 2), (2, 2), (2, 2), (2, 1))
-_HIDDEN = 384
-assert tuple(math.prod(p[i] for p in _POOLS) for i in (0, 1)) == STRIDE, "pooling strides make the output stride"
+_WINDOW_HIDDEN = 128
+_COLUMN_HIDDEN = 192
+assert tuple(math.prod(p[i] for p in TRUNK_POOLS) for i in (0, 1)) == STRIDE, "pooling strides make the output stride"
 
 
-def _conv_block(x: keras.KerasTensor, filters: int, pool: tuple[int, int], name: str) -> keras.KerasTensor:
-    x = layers.Conv2D(filters, 3, padding="valid", use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
-    x = layers.ReLU(name=f"{name}_relu")(x)
-    return layers.MaxPooling2D(pool, name=f"{name}_pool")(x)
-
-
-def head_kernel(model: ModelSpec) -> tuple[int, int]:
-    """``(rows, cols)`` of the feature map one window leaves for the head."""
-    h, w = model.window_height, model.window_width
-    for ph, pw in _POOLS:
-        h, w = (h - 2) // ph, (w - 2) // pw
-    if h < 1 or w < 1:
-        raise ValueError(f"window {model.window_width}x{model.window_height} is too small for the network")
-    return h, w
+def _conv_bn_relu(x: keras.KerasTensor, filters: int, kernel: tuple[int, int], name: str) -> keras.KerasTensor:
+    x = layers.Conv2D(filters, kernel, padding="valid", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(momentum=0.95, name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
 
 
 def build_network(model: ModelSpec, input_shape: tuple[int | None, int | None] = (None, None)) -> keras.Model:
@@ -46,19 +40,19 @@ def build_network(model: ModelSpec, input_shape: tuple[int | None, int | None] =
         input_shape: ``(height, width)`` of its input; ``None`` for any size.
 
     Returns:
-        A model taking ``(N, H, W, 1)`` uint8-valued floats (0-255) and returning ``(N, H', W', OUTPUTS)``
-        raw scores (see :func:`output_channels`): channel 0 is the presence logit, channels 1-4 the plate box
-        ``[x0, y0, x1, y1]`` as shares of the window, then ``P`` groups of ``C`` character logits. For a
-        ``window_height x window_width`` input ``H' = W' = 1``.
+        A model taking ``(N, H, W, 1)`` gray levels (0-255) and returning two raw score maps:
+        ``window`` ``(N, h, w, WINDOW_CHANNELS)`` (presence logit, then the plate box ``[x0, y0, x1, y1]`` as
+        shares of the window) and ``columns`` ``(N, h, w + COLUMNS - 1, C)`` (character logits per column,
+        the last class being "no character", CTC's blank). For one window, ``h = w = 1``.
     """
+    rows, cols = head_shape(model)
     inputs = keras.Input((*input_shape, 1), name="image")
     x = layers.Rescaling(1 / 127.5, offset=-1.0, name="scale")(inputs)
-    for i, (filters, pool) in enumerate(zip(_WIDTHS, _POOLS)):
-        x = _conv_block(x, filters, pool, f"block{i + 1}")
-    x = layers.Conv2D(_HIDDEN, head_kernel(model), padding="valid", use_bias=False, name="head_conv")(x)
-    x = layers.BatchNormalization(name="head_bn")(x)
-    x = layers.ReLU(name="head_relu")(x)
-    x = layers.Dropout(0.2, name="head_dropout")(x)
-    outputs = layers.Conv2D(output_channels(model), 1, name="scores")(x)
-    return keras.Model(inputs, outputs, name="anpr")
-
+    for i, (filters, pool) in enumerate(zip(_WIDTHS, TRUNK_POOLS)):
+        x = _conv_bn_relu(x, filters, (3, 3), f"block{i + 1}")
+        x = layers.MaxPooling2D(pool, name=f"block{i + 1}_pool")(x)
+    w = _conv_bn_relu(x, _WINDOW_HIDDEN, (rows, cols), "window_head")
+    window = layers.Conv2D(WINDOW_CHANNELS, 1, name="window")(w)
+    c = _conv_bn_relu(x, _COLUMN_HIDDEN, (rows, 1), "column_head")
+    columns = layers.Conv2D(model.classes, 1, name="columns")(c)
+    return keras.Model(inputs, [window, columns], name="anpr")

@@ -113,8 +113,11 @@ def read_crops(network: PlateNetwork, grays: list[np.ndarray], model: ModelSpec,
     """
     if not grays:
         return []
+    per_crop = len(CROP_PLATE_WIDTHS)
     windows = np.concatenate([crop_windows(g, model) for g in grays])
-    parts = [network.predict_windows(windows[i : i + batch_size]) for i in range(0, len(windows), batch_size)]
-    presence = np.concatenate([p.presence for p in parts]).reshape(len(grays), -1)
-    chars = np.concatenate([p.chars for p in parts]).reshape(len(grays), presence.shape[1], *parts[0].chars.shape[1:])
-    return [decode(chars[i, int(np.argmax(presence[i]))], model).text for i in range(len(grays))]
+    texts = []
+    for start in range(0, len(windows), batch_size - batch_size % per_crop):
+        scores = network.predict_windows(windows[start : start + batch_size - batch_size % per_crop])
+        best = scores.presence.reshape(-1, per_crop).argmax(axis=1) + np.arange(0, len(scores.presence), per_crop)
+        texts += [decode(c, model).text for c in scores.chars_at(best)]
+    return texts

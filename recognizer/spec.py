@@ -162,8 +162,8 @@ class TrainSpec(StrictModel):
 
     batch_size: int = Field(64, ge=1)
     steps_per_epoch: int = Field(500, ge=1)
-    epochs: int = Field(60, ge=1)
-    ramp_epochs: int = Field(12, ge=0)
+    epochs: int = Field(40, ge=1)
+    ramp_epochs: int = Field(10, ge=0)
     learning_rate: float = Field(2e-3, gt=0)
     seed: int = 1
     workers: int = Field(1, ge=1)

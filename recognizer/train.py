@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 
 from recognizer.decode import decode, o0_equal
-from recognizer.engine import PlateNetwork
-from recognizer.outputs import CHAR_OFFSET
+from recognizer.engine import keras_network
+from recognizer.outputs import BOX_CHANNELS, WINDOW_CHANNELS, columns_per_window
 from recognizer.realdata import load_manifest, read_crops
 from recognizer.spec import ModelSpec, RendererSpec, TrainSpec
 from recognizer.windows import WindowBatch, WindowGenerator
@@ -61,23 +61,15 @@ def difficulty_at(step: int, spec: TrainSpec) -> float:
     return 1.0 if ramp == 0 else min(1.0, 0.2 + 0.8 * step / ramp)
 
 
-def to_targets(batch: WindowBatch, alphabet_size: int) -> tuple[np.ndarray, np.ndarray]:
+def to_targets(batch: WindowBatch) -> tuple[np.ndarray, np.ndarray]:
     """Network inputs and loss targets of a batch.
 
-    Args:
-        batch: Generated windows.
-        alphabet_size: Characters in the alphabet (``A``).
-
     Returns:
-        ``(N, H, W, 1)`` float32 images and ``(N, 5 + P + A)`` float32 targets: presence, the plate box as
-        shares of the window, the class per position (-1 where there is no plate), and which characters the
-        plate holds (the auxiliary bag-of-characters target).
+        ``(N, H, W, 1)`` float32 images and ``(N, 5 + P)`` float32 targets: presence, the plate box as shares
+        of the window, then the class per position (-1 where there is no plate; "no character" pads).
     """
     x = batch.images[..., None].astype(np.float32)
-    bag = np.zeros((len(batch.chars), alphabet_size + 1), np.float32)
-    rows = np.repeat(np.arange(len(batch.chars)), batch.chars.shape[1])
-    bag[rows, np.where(batch.chars >= 0, batch.chars, alphabet_size).reshape(-1)] = 1.0
-    y = np.concatenate([batch.presence[:, None], batch.boxes, batch.chars.astype(np.float32), bag[:, :alphabet_size]], axis=1)
+    y = np.concatenate([batch.presence[:, None], batch.boxes, batch.chars.astype(np.float32)], axis=1)
     return x, y
 
 
@@ -99,41 +91,35 @@ def batch_stream(model: ModelSpec, renderer: RendererSpec, train: TrainSpec, fir
         while True:
             tasks = [(train.seed, i, train.batch_size, difficulty_at(i, train)) for i in range(step, step + 256)]
             for batch in pool.imap(_render_batch, tasks):
-                yield to_targets(batch, len(model.alphabet))
+                yield to_targets(batch)
             step += 256
 
 
-def plate_loss(y_true, y_pred):  # type: ignore[no-untyped-def]
-    """Presence cross-entropy, plus, where a plate is present, box error, summed character cross-entropy and
-    the auxiliary bag-of-characters cross-entropy (which characters occur, in any position: an easier task
-    that teaches the features of characters before the positions are sorted out).
-
-    Args:
-        y_true: ``(N, 5 + P + A)`` targets from :func:`to_targets`.
-        y_pred: ``(N, 5 + P * (A + 1) + A)`` scores: the network's, then the auxiliary head's.
+def make_plate_loss(model: ModelSpec):  # type: ignore[no-untyped-def]
+    """The training loss for a model spec.
 
     Returns:
-        ``(N,)`` losses.
+        ``plate_loss(y_true, y_pred)``: presence cross-entropy, plus, where a plate is present, box error and
+        the CTC loss of the window's columns. ``y_true`` is ``(N, 5 + P)`` from :func:`to_targets`; ``y_pred``
+        is ``(N, 5 + T * C)``, the window head's 5 scores then ``T`` columns of ``C`` logits; the result is ``(N,)``.
     """
-    from keras import ops
+    columns_n, classes, blank = columns_per_window(model), model.classes, model.classes - 1
 
-    # Solve for P and A from the two widths: wt = 5 + P + A, wp = 5 + P * (A + 1) + A, so wp - wt = P * A.
-    wt, wp = y_true.shape[1], y_pred.shape[1]
-    product = wp - wt
-    positions = next(p for p in range(1, 65) if product % p == 0 and p + product // p == wt - CHAR_OFFSET)
-    alphabet = product // positions
-    bag_true, y_true = y_true[:, -alphabet:], y_true[:, :-alphabet]
-    bag_pred, y_pred = y_pred[:, -alphabet:], y_pred[:, :-alphabet]
-    presence_true = y_true[:, :1]
-    presence_loss = ops.mean(ops.binary_crossentropy(presence_true, y_pred[:, :1], from_logits=True), axis=-1)
-    box_error = ops.abs(y_true[:, 1:CHAR_OFFSET] - y_pred[:, 1:CHAR_OFFSET])
-    box_loss = ops.sum(ops.where(box_error < 0.05, 10 * box_error**2, box_error - 0.025), axis=-1) * 10 * presence_true[:, 0]
-    chars = ops.reshape(y_pred[:, CHAR_OFFSET:], (ops.shape(y_pred)[0], positions, -1))
-    labels = ops.cast(y_true[:, CHAR_OFFSET:], "int32")
-    valid = ops.cast(labels >= 0, "float32")
-    char_loss = ops.sparse_categorical_crossentropy(ops.maximum(labels, 0), chars, from_logits=True)
-    bag_loss = ops.sum(ops.binary_crossentropy(bag_true, bag_pred, from_logits=True), axis=-1) * presence_true[:, 0]
-    return presence_loss + box_loss + ops.sum(char_loss * valid, axis=-1) + 0.5 * bag_loss
+    def plate_loss(y_true, y_pred):  # type: ignore[no-untyped-def]
+        from keras import ops
+
+        presence_true = y_true[:, 0]
+        presence_loss = ops.binary_crossentropy(y_true[:, :1], y_pred[:, :1], from_logits=True)[:, 0]
+        box_error = ops.abs(y_true[:, BOX_CHANNELS] - y_pred[:, BOX_CHANNELS])
+        box_loss = ops.sum(ops.where(box_error < 0.05, 10 * box_error**2, box_error - 0.025), axis=-1) * 10
+        labels = ops.cast(y_true[:, WINDOW_CHANNELS:], "int32")
+        columns = ops.reshape(y_pred[:, WINDOW_CHANNELS:], (-1, columns_n, classes))
+        label_length = ops.sum(ops.cast((labels >= 0) & (labels != blank), "int32"), axis=-1)
+        ctc = ops.ctc_loss(ops.where(labels >= 0, labels, blank), columns, label_length,
+                           ops.full((ops.shape(columns)[0],), columns_n, "int32"), mask_index=blank)
+        return presence_loss + presence_true * (box_loss + ctc)
+
+    return plate_loss
 
 
 def validate(net, model: ModelSpec, generated: WindowBatch, real_crops: Path | None) -> Scores:  # type: ignore[no-untyped-def]
@@ -148,14 +134,15 @@ def validate(net, model: ModelSpec, generated: WindowBatch, real_crops: Path | N
     Returns:
         The epoch's scores.
     """
-    network = PlateNetwork(lambda x: np.asarray(net(x, training=False)), model)
-    scores = [network.predict_windows(generated.images[i : i + 256]) for i in range(0, len(generated.images), 256)]
-    presence = np.concatenate([s.presence for s in scores])
-    chars = np.concatenate([s.chars for s in scores])
-    presence_accuracy = float(np.mean((presence > 0.5) == (generated.presence > 0.5)))
+    network = keras_network(net, model)
+    presence, reads = [], []
+    for start in range(0, len(generated.images), 256):
+        scores = network.predict_windows(generated.images[start : start + 256])
+        presence.append(scores.presence)
+        reads += [decode(c, model).text for c in scores.chars_at(np.arange(len(scores.presence)))]
+    presence_accuracy = float(np.mean((np.concatenate(presence) > 0.5) == (generated.presence > 0.5)))
     positives = np.flatnonzero(generated.presence > 0.5)
-    reads = [decode(chars[i], model).text for i in positives]
-    generated_exact = float(np.mean([r == generated.texts[i] for r, i in zip(reads, positives)])) if len(positives) else 0.0
+    generated_exact = float(np.mean([reads[i] == generated.texts[i] for i in positives])) if len(positives) else 0.0
     real_exact = real_o0 = None
     if real_crops is not None and real_crops.is_file():
         rows = load_manifest(real_crops)
@@ -165,17 +152,14 @@ def validate(net, model: ModelSpec, generated: WindowBatch, real_crops: Path | N
     return Scores(presence_accuracy, generated_exact, real_exact, real_o0)
 
 
-def training_model(net, alphabet_size: int):  # type: ignore[no-untyped-def]
-    """The window network with the auxiliary bag-of-characters head, as one ``(N, 5 + P * C + A)`` output."""
+def training_model(net):  # type: ignore[no-untyped-def]
+    """The window network's two outputs flattened into one ``(N, 5 + T * C)`` output for the loss."""
     import keras
 
-    scores = keras.layers.Flatten(name="flat")(net.output)
-    hidden = keras.layers.Flatten(name="hidden_flat")(net.get_layer("head_relu").output)
-    bag = keras.layers.Dense(alphabet_size, name="bag")(hidden)
-    features = keras.Model(net.input, [scores, bag], name="anpr_features")
-    inputs = keras.Input(net.input.shape[1:], name="window")
-    outputs = keras.layers.Concatenate(name="train_scores")(list(features(inputs)))
-    return keras.Model(inputs, outputs, name="anpr_train")
+    window, columns = net.output
+    flat = [keras.layers.Flatten(name="flat_window")(window), keras.layers.Flatten(name="flat_columns")(columns)]
+    outputs = keras.layers.Concatenate(name="train_scores")(flat)
+    return keras.Model(net.input, outputs, name="anpr_train")
 
 
 def window_network(trainer, model: ModelSpec):  # type: ignore[no-untyped-def]
@@ -183,10 +167,9 @@ def window_network(trainer, model: ModelSpec):  # type: ignore[no-untyped-def]
     from recognizer.network import build_network
 
     net = build_network(model, model.window_shape)
-    features = trainer.get_layer("anpr_features")
     for layer in net.layers:
         if layer.weights:
-            layer.set_weights(features.get_layer(layer.name).get_weights())
+            layer.set_weights(trainer.get_layer(layer.name).get_weights())
     return net
 
 
@@ -218,15 +201,15 @@ def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Pa
     state = json.loads(state_path.read_text()) if state_path.is_file() else {"epoch": 0, "best": -1.0, "seconds": 0.0}
     keras.utils.set_random_seed(spec.seed)
     if checkpoint.is_file() and state["epoch"] > 0:
-        trainer = keras.models.load_model(checkpoint, custom_objects={"plate_loss": plate_loss})
+        trainer = keras.models.load_model(checkpoint, custom_objects={"plate_loss": make_plate_loss(model)})
         log.info("resuming after epoch %d from %s", state["epoch"], checkpoint)
     else:
         net = build_network(model, model.window_shape)
-        trainer = training_model(net, len(model.alphabet))
+        trainer = training_model(net)
         schedule = keras.optimizers.schedules.CosineDecay(
             spec.learning_rate / 10, spec.epochs * spec.steps_per_epoch, warmup_target=spec.learning_rate,
             warmup_steps=spec.steps_per_epoch, alpha=0.02)
-        trainer.compile(optimizer=keras.optimizers.Adam(schedule), loss=plate_loss)
+        trainer.compile(optimizer=keras.optimizers.Adam(schedule), loss=make_plate_loss(model))
     generated = WindowGenerator(model, renderer, seed=spec.seed + 1_000_003).batch(
         np.random.default_rng([spec.seed, 10**9]), spec.val_windows)
     stream = batch_stream(model, renderer, spec, state["epoch"] * spec.steps_per_epoch)

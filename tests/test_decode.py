@@ -1,6 +1,6 @@
 import numpy as np
 
-from recognizer.decode import best_paths, decode, matching_format, o0_equal
+from recognizer.decode import best_paths, columns_to_slots, decode, matching_format, o0_equal
 from recognizer.spec import ModelSpec, PlateFormat
 
 SMALL = ModelSpec(alphabet="AB0", positions=3)
@@ -33,3 +33,21 @@ def test_format_is_a_flag_not_a_correction():
 def test_o0_equal():
     assert o0_equal("AB0I", "ABO1")
     assert not o0_equal("AB0", "AB8")
+
+
+def test_columns_to_slots_merges_repeats_and_drops_blanks():
+    # classes A, B, 0, blank; columns read "A A _ A B B _" -> "AAB"
+    columns = np.array([
+        [0.7, 0.1, 0.1, 0.1], [0.9, 0.0, 0.0, 0.1], [0.1, 0.1, 0.1, 0.7], [0.6, 0.2, 0.1, 0.1],
+        [0.1, 0.6, 0.1, 0.2], [0.1, 0.8, 0.0, 0.1], [0.0, 0.0, 0.0, 1.0]])
+    slots = columns_to_slots(columns, 3)
+    np.testing.assert_allclose(slots, [columns[1], columns[3], columns[5]])
+    assert decode(slots, SMALL).text == "AAB"
+
+
+def test_columns_to_slots_pads_and_truncates():
+    columns = np.array([[0.9, 0.0, 0.0, 0.1], [0.0, 0.0, 0.0, 1.0], [0.0, 0.9, 0.0, 0.1], [0.0, 0.0, 0.9, 0.1]])
+    assert decode(columns_to_slots(columns, 3), SMALL).text == "AB0"
+    assert decode(columns_to_slots(columns, 2), SMALL).text == "AB"
+    padded = columns_to_slots(columns[:1], 3)
+    np.testing.assert_allclose(padded[1:], [[0, 0, 0, 1.0], [0, 0, 0, 1.0]])

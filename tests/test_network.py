@@ -7,7 +7,7 @@ import pytest
 
 from detector.scanner import crop_windows, window_grid
 from recognizer.engine import PlateNetwork, export_onnx, load_keras_network, load_onnx_network
-from recognizer.outputs import STRIDE, output_channels
+from recognizer.outputs import STRIDE, WINDOW_CHANNELS, columns_per_window
 from recognizer.spec import ModelSpec
 
 MODEL = ModelSpec()
@@ -29,8 +29,10 @@ def random_weights(tmp_path_factory) -> Path:
 
 def test_window_network_has_one_output_cell(random_weights):
     net = load_keras_network(random_weights, MODEL)
-    raw = net.runner(np.zeros((2, 64, 128, 1), np.float32))
-    assert raw.shape == (2, 1, 1, output_channels(MODEL))
+    window, columns = net.runner(np.zeros((2, 64, 128, 1), np.float32))
+    assert window.shape == (2, 1, 1, WINDOW_CHANNELS)
+    assert columns.shape == (2, 1, columns_per_window(MODEL), MODEL.classes)
+    assert columns_per_window(MODEL) >= 2 * MODEL.positions - 2  # room for CTC blanks between repeats
     assert 2e5 < sum(int(np.prod(w.shape)) for w in _keras_weights(random_weights)) < 5e6
 
 
@@ -52,7 +54,11 @@ def test_fully_convolutional_equals_batched_windows(random_weights):
     batched = net.predict_windows(crop_windows(image, grid.reshape(-1, 2), MODEL.window_shape))
     np.testing.assert_allclose(dense.presence[:rows, :cols].reshape(-1), batched.presence, atol=1e-4)
     np.testing.assert_allclose(dense.boxes[:rows, :cols].reshape(-1, 4), batched.boxes, atol=1e-4)
-    np.testing.assert_allclose(dense.chars[:rows, :cols].reshape(-1, 7, 37), batched.chars, atol=1e-4)
+    for index in range(rows * cols):
+        r, c = divmod(index, cols)
+        np.testing.assert_allclose(dense.window_columns(r * dense.presence.shape[1] + c), batched.columns[index], atol=1e-4)
+    flat = np.array([r * dense.presence.shape[1] + c for r in range(rows) for c in range(cols)])
+    np.testing.assert_allclose(dense.chars_at(flat), batched.chars_at(np.arange(rows * cols)), atol=1e-4)
 
 
 def test_onnx_export_gives_keras_answers(random_weights, tmp_path):
@@ -63,7 +69,8 @@ def test_onnx_export_gives_keras_answers(random_weights, tmp_path):
     image = np.random.default_rng(1).integers(0, 256, (150, 300), dtype=np.uint8)
     a, b = keras_net.score_map(image), onnx_net.score_map(image)
     np.testing.assert_allclose(a.presence, b.presence, atol=1e-4)
-    np.testing.assert_allclose(a.chars, b.chars, atol=1e-4)
+    np.testing.assert_allclose(a.boxes, b.boxes, atol=1e-4)
+    np.testing.assert_allclose(a.columns, b.columns, atol=1e-4)
 
 
 def test_missing_weights_fail_clearly(tmp_path):

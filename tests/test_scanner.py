@@ -17,6 +17,9 @@ class FakeScores:
     boxes: np.ndarray
     chars: np.ndarray
 
+    def chars_at(self, indices: np.ndarray) -> np.ndarray:
+        return self.chars.reshape(-1, P, C)[indices]
+
 
 def bright_rectangle_network(windows: np.ndarray) -> FakeScores:
     """Present when the window's middle 60% of columns is bright and its border columns are dark."""
