@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -39,6 +40,21 @@ PredictBatch = Callable[[np.ndarray], WindowScores]
 
 ScoreImage = Callable[[np.ndarray], WindowScores]
 """Scores every window position of an ``(h, w)`` uint8 image at once (fully convolutional)."""
+
+
+@dataclass(frozen=True)
+class StageTimes:
+    """Seconds the last scan spent in each stage.
+
+    Attributes:
+        pyramid: Building the pyramid.
+        network: Scoring windows (fully convolutional levels and batched re-checks) and reading hits.
+        merge: Merging hits into candidates.
+    """
+
+    pyramid: float
+    network: float
+    merge: float
 
 
 @dataclass(frozen=True)
@@ -178,6 +194,7 @@ class Scanner:
         self.predict_batch = predict_batch
         self.score_image = score_image
         self.scales = pyramid_scales(spec, window_shape[1])
+        self.timings = StageTimes(0.0, 0.0, 0.0)
 
     def _predict_hits(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Scores windows in batches of ``batch_size`` and reads those above the presence threshold.
@@ -251,7 +268,11 @@ class Scanner:
         Returns:
             Candidates, most confident first.
         """
+        started = time.monotonic()
         levels = build_pyramid(gray, self.scales, self.window_shape)
-        if not levels:
-            return []
-        return merge_hits(Hits.concatenate([self.level_hits(level) for level in levels]), self.spec)
+        pyramid_done = time.monotonic()
+        hits = [self.level_hits(level) for level in levels]
+        network_done = time.monotonic()
+        candidates = merge_hits(Hits.concatenate(hits), self.spec) if hits else []
+        self.timings = StageTimes(pyramid_done - started, network_done - pyramid_done, time.monotonic() - network_done)
+        return candidates

@@ -66,7 +66,6 @@ def render_scene(rng: np.random.Generator, height: int, width: int, glyph_sets: 
     canvas = np.empty((height, width), np.float32)
     top, bottom = rng.uniform(40, 220), rng.uniform(40, 220)
     canvas[:] = np.linspace(top, bottom, height, dtype=np.float32)[:, None]
-    area = height * width
     for _ in range(int(rng.integers(3, 10))):
         kind = rng.integers(0, 8)
         x, y = int(rng.integers(-width // 4, width)), int(rng.integers(-height // 4, height))
@@ -102,6 +101,6 @@ def render_scene(rng: np.random.Generator, height: int, width: int, glyph_sets: 
     scale = int(rng.integers(2, 16))
     texture = rng.normal(0, 1, (height // scale + 1, width // scale + 1)).astype(np.float32)
     canvas += cv2.resize(texture, (width, height)) * rng.uniform(2, 20)
-    if area and rng.random() < 0.5:
+    if rng.random() < 0.5:
         canvas = cv2.GaussianBlur(canvas, (0, 0), rng.uniform(0.5, 2))
     return np.clip(canvas, 0, 255).astype(np.uint8)

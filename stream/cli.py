@@ -78,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("export", parents=[common], help="write the ONNX model from the Keras weights")
 
+    bench = sub.add_parser("bench", parents=[common], help="frames per second, time per stage and memory on clips")
+    bench.add_argument("clips", nargs="*", type=Path, help="videos (default: the demo clip and generated 720p/1080p clips)")
+    bench.add_argument("--frames", type=int, default=100, help="frames per clip")
+    bench.add_argument("--clip-dir", type=Path, default=Path("runs/bench"), help="where generated clips are kept")
+
     demo = sub.add_parser("demo", parents=[common], help="regenerate the built-in demo clip")
     demo.add_argument("--out", type=Path, default=DEMO_CLIP)
     return parser
@@ -212,6 +217,31 @@ def _cmd_export(config: AppConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(config: AppConfig, args: argparse.Namespace) -> int:
+    import cv2
+
+    from stream.bench import bench_clips, dense_vs_batched, peak_memory_mb, run_clip
+    from stream.pipeline import load_network
+
+    network = load_network(config)
+    clips = args.clips or [DEMO_CLIP, *bench_clips(args.clip_dir, config)]
+    print(f"{'clip':18} {'size':>10} {'frames':>6} {'fps':>6}  median ms: decode pyramid network merge track  plates")
+    for clip in clips:
+        r = run_clip(clip, config, network, args.frames)
+        ms = r.ms
+        print(f"{r.clip:18} {r.size[0]:>4}x{r.size[1]:<5} {r.frames:>6} {r.fps:6.2f}  {ms['decode']:17.1f} "
+              f"{ms['pyramid']:7.1f} {ms['network']:7.1f} {ms['merge']:5.1f} {ms['track']:5.1f}  {r.plates:6d}")
+    capture = cv2.VideoCapture(str(clips[-1]))
+    ok, frame = capture.read()
+    capture.release()
+    if ok:
+        dense, batched = dense_vs_batched(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), config, network)
+        print(f"one pyramid level of {clips[-1].name}: fully convolutional {dense * 1000:.0f} ms, "
+              f"batched crops {batched * 1000:.0f} ms, ratio {batched / dense:.1f}x")
+    print(f"peak memory {peak_memory_mb():.0f} MB")
+    return 0
+
+
 def _cmd_demo(config: AppConfig, args: argparse.Namespace) -> int:
     from recognizer.clip import make_clip
 
@@ -221,7 +251,7 @@ def _cmd_demo(config: AppConfig, args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": _cmd_run, "read": _cmd_read, "eval": _cmd_eval, "subscribe": _cmd_subscribe, "events": _cmd_events,
-            "train": _cmd_train, "export": _cmd_export, "demo": _cmd_demo}
+            "train": _cmd_train, "export": _cmd_export, "bench": _cmd_bench, "demo": _cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:
