@@ -7,10 +7,12 @@ optionally paced at their own frame rate.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,7 +82,7 @@ class Capture:
         self.stop_event.set()
         self._thread.join(timeout=10)
 
-    def frames(self, poll_s: float = 0.2):  # type: ignore[no-untyped-def]
+    def frames(self, poll_s: float = 0.2) -> Iterator[Frame | None]:
         """Frames in processing order until the source ends or ``stop`` is called.
 
         Args:
@@ -127,22 +129,22 @@ class Capture:
         return False
 
     def _finish(self) -> None:
+        """Marks the end of the frames; once stopping, frames nobody will take make room for the mark."""
         while True:
             try:
                 self._queue.put(_END, timeout=0.2)
                 return
             except queue.Full:
-                if self.stop_event.is_set() and self.info.live:
-                    self._queue.get_nowait()
+                if self.stop_event.is_set():
+                    with contextlib.suppress(queue.Empty):
+                        self._queue.get_nowait()
 
     def _run(self) -> None:
         try:
             if self._images is not None:
                 self._run_images(self._images)
-            elif self.info.live:
-                self._run_live()
             else:
-                self._run_file()
+                self._run_video()
         except Exception:  # noqa: BLE001 - a capture failure must end the stream, not hang it
             log.exception("capture thread failed")
         finally:
@@ -166,37 +168,28 @@ class Capture:
                 break
             self.stats.read += 1
 
-    def _run_file(self) -> None:
+    def _run_video(self) -> None:
+        """Reads a camera, stream or file; live sources are reopened when they fail, files end."""
         assert self._video is not None
         started = time.monotonic()
         index = 0
         while not self.stop_event.is_set() and not self._limit_reached():
             image = self._video.read()
             if image is None:
-                break
-            t = index / self.info.fps
-            if self.realtime:
-                delay = started + t - time.monotonic()
-                if delay > 0 and self.stop_event.wait(delay):
+                if not self.info.live:
                     break
-            if not self._put(Frame(index, t, image)):
-                break
-            self.stats.read += 1
-            self.stats.skipped = self._video.skipped
-            index += 1
-
-    def _run_live(self) -> None:
-        assert self._video is not None
-        started = time.monotonic()
-        index = 0
-        while not self.stop_event.is_set() and not self._limit_reached():
-            image = self._video.read()
-            if image is None:
                 log.warning("live source %s stopped delivering frames; reconnecting", self.info.uri)
                 if not self._reconnect():
                     break
                 continue
-            if not self._put(Frame(index, time.monotonic() - started, image)):
+            if self.info.live:
+                t = time.monotonic() - started
+            else:
+                t = index / self.info.fps
+                delay = started + t - time.monotonic()
+                if self.realtime and delay > 0 and self.stop_event.wait(delay):
+                    break
+            if not self._put(Frame(index, t, image)):
                 break
             self.stats.read += 1
             self.stats.skipped = self._video.skipped
