@@ -146,30 +146,38 @@ def crop_windows(image: np.ndarray, corners: np.ndarray, window_shape: tuple[int
     return np.stack([image[y : y + wh, x : x + ww] for x, y in corners]) if len(corners) else np.zeros((0, wh, ww), np.uint8)
 
 
-def merge_hits(hits: Hits, spec: ScanSpec, top: int = 3) -> list[Candidate]:
+def merge_hits(hits: Hits, spec: ScanSpec, top: int = 3, readers: int = 5) -> list[Candidate]:
     """Groups overlapping hits into one candidate per plate.
 
     Hits are grouped by the overlap of the plate boxes they predict. A candidate's box is the
-    presence-weighted mean of its best hits' plate boxes; its reading is the geometric mean of their
-    character probabilities.
+    presence-weighted mean of its ``top`` most present hits' plate boxes. Its reading comes from the
+    ``readers`` hits whose plate sits nearest the middle of their window (characters near a window's edge
+    are read worst): the reading most of them agree on, as the geometric mean of the probabilities of
+    (at most ``top`` of) those that agree.
 
     Args:
         hits: Windows above the presence threshold.
         spec: Merge overlap and least hits.
-        top: Hits per group that make the box and the reading.
+        top: Hits per group that make the box, and most hits averaged for the reading.
+        readers: Best-centred hits per group that vote on the reading.
 
     Returns:
         Candidates, most confident first.
     """
     candidates = []
+    off_centre = np.abs((hits.plates[:, 0] + hits.plates[:, 2] / 2) - (hits.windows[:, 0] + hits.windows[:, 2] / 2))
+    off_centre = off_centre / np.maximum(hits.windows[:, 2], 1e-9)
     for group in group_overlapping(hits.plates, hits.presence, spec.merge_iou):
         if len(group) < spec.min_hits:
             continue
         best = group[:top]
         weights = hits.presence[best] / hits.presence[best].sum()
         box = weights @ hits.plates[best]
-        log_chars = np.log(np.clip(hits.chars[best], 1e-9, 1.0)).mean(axis=0)
-        chars = np.exp(log_chars)
+        centred = group[np.argsort(off_centre[group], kind="stable")][:readers]
+        texts = [tuple(hits.chars[i].argmax(axis=-1)) for i in centred]
+        winner = max(texts, key=texts.count)
+        agree = [i for i, t in zip(centred, texts) if t == winner][:top]
+        chars = np.exp(np.log(np.clip(hits.chars[agree], 1e-9, 1.0)).mean(axis=0))
         chars /= chars.sum(axis=-1, keepdims=True)
         candidates.append(Candidate(tuple(float(v) for v in box), float(hits.presence[group[0]]), chars, len(group)))
     return candidates

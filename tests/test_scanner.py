@@ -103,3 +103,17 @@ def test_scanner_dense_path_matches_batched_path():
 
 def test_empty_frame_has_no_candidates():
     assert Scanner(SPEC, (64, 128), (16, 16), bright_rectangle_network).scan(np.zeros((240, 320), np.uint8)) == []
+
+
+def test_merge_hits_reads_from_the_best_centred_windows_that_agree():
+    # Three windows over one plate; the plate sits mid-window in the first two, at the edge in the third,
+    # which misreads it and is the most present.
+    windows = np.array([[0, 0, 128, 64], [4, 0, 128, 64], [60, 0, 128, 64]], np.float64)
+    plates = np.array([[20, 20, 88, 24], [21, 20, 88, 24], [61, 20, 88, 24]], np.float64)
+    chars = np.full((3, P, C), 0.02)
+    chars[:2, 0, 0] = chars[:2, 1, 1] = 0.94  # "AB"
+    chars[2, 0, 1] = chars[2, 1, 1] = 0.94    # "BB"
+    hits = Hits(windows, plates, np.array([0.95, 0.96, 0.99]), chars)
+    [candidate] = merge_hits(hits, ScanSpec(merge_iou=0.3))
+    assert candidate.chars.argmax(axis=-1).tolist() == [0, 1]
+    assert candidate.hits == 3 and candidate.presence == 0.99
