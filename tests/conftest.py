@@ -5,25 +5,23 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from rtsp_feed import RtspFeed, free_port  # noqa: E402
+
+__all__ = ["free_port"]
+
 DEMO = ROOT / "stream" / "demo" / "demo.mp4"
 ANPR = [sys.executable, "-m", "stream.cli"]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "OPENCV_FFMPEG_CAPTURE_OPTIONS": "rtsp_transport;udp"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def anpr(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -56,49 +54,11 @@ def io_args(endpoint, replay_endpoint, tmp_path) -> list[str]:
     return ["--publish", endpoint, "--replay", replay_endpoint, "--journal", str(tmp_path / "events.db")]
 
 
-class RtspServer:
-    """Debian's rtsp-server-perl on loopback, with ffmpeg publishing a looped clip to it."""
-
-    def __init__(self, clip: Path) -> None:
-        self.clip = clip
-        self.client_port, self.source_port = free_port(), free_port()
-        self.url = f"rtsp://127.0.0.1:{self.client_port}/cam"
-        self.server: subprocess.Popen | None = None
-        self.feeder: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.server = subprocess.Popen(
-            ["rtsp-server-perl", "--clientport", str(self.client_port), "--serverport", str(self.source_port),
-             "--client_listen_address", "127.0.0.1", "--source_listen_address", "127.0.0.1", "--loglevel", "1"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.source_port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        self.feeder = subprocess.Popen(
-            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", str(self.clip),
-             "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "10", "-f", "rtsp",
-             f"rtsp://127.0.0.1:{self.source_port}/cam"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(2)
-
-    def stop(self) -> None:
-        for proc in (self.feeder, self.server):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-
-
 @pytest.fixture
-def rtsp_server() -> Iterator[RtspServer]:
+def rtsp_server() -> Iterator[RtspFeed]:
     if not shutil.which("rtsp-server-perl") or not shutil.which("ffmpeg"):
         pytest.fail("rtsp-server-perl and ffmpeg are installed by scripts/setup.sh")
-    server = RtspServer(DEMO)
+    server = RtspFeed(DEMO)
     server.start()
     try:
         yield server

@@ -16,7 +16,7 @@ def test_rtsp_stream_events_reach_a_subscriber_process(rtsp_server, endpoint, re
     try:
         time.sleep(1.0)
         run = anpr("run", rtsp_server.url, "--config", str(DEMO_CONFIG), "--json", *io_args,
-                   "--max-frames", "150", "--camera", "gate", timeout=400)
+                   "--max-frames", "300", "--camera", "gate", timeout=400)
         assert run.returncode == 0, run.stderr[-3000:]
         published = events(run.stdout)
         assert published, run.stderr[-3000:]
