@@ -46,6 +46,8 @@ class PublishSpec(StrictModel):
         reads: Also publish per-frame reads on topic ``read``.
         heartbeat_s: Seconds between heartbeats.
         journal: SQLite file every plate event is written to before it is published (``~`` expands).
+        snapshot_quota_mb: Disk quota of the JPEG crops of each event's plate and vehicle, kept in
+            ``snapshots/`` beside the journal, oldest deleted first; 0 keeps none.
     """
 
     endpoint: str = "tcp://127.0.0.1:5556"
@@ -53,6 +55,7 @@ class PublishSpec(StrictModel):
     reads: bool = False
     heartbeat_s: float = Field(1.0, gt=0)
     journal: Path = Path("~/.local/share/anpr/events.db")
+    snapshot_quota_mb: float = Field(500.0, ge=0)
 
     @field_validator("endpoint", "replay_endpoint")
     @classmethod

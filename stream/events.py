@@ -21,6 +21,8 @@ class PlateRead:
         chars: ``(P, C)`` character probabilities.
         text: Best reading of this frame alone.
         confidence: Its probability.
+        plate_crop: ``(h, w, 3)`` image of the plate, when snapshots are kept.
+        vehicle_crop: ``(h, w, 3)`` image of the vehicle around it, when snapshots are kept.
     """
 
     frame: int
@@ -30,6 +32,8 @@ class PlateRead:
     chars: np.ndarray
     text: str
     confidence: float
+    plate_crop: np.ndarray | None = None
+    vehicle_crop: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class PlateEvent:
         best_frame: Index of that frame.
         plate_format: Configured format the text fits, or None.
         source: The source the frames came from.
+        plate_image: File name of the plate's JPEG in the snapshot folder, or None.
+        vehicle_image: File name of the vehicle's JPEG in the snapshot folder, or None.
     """
 
     type: str
@@ -69,6 +75,8 @@ class PlateEvent:
     best_frame: int
     plate_format: str | None
     source: str
+    plate_image: str | None = None
+    vehicle_image: str | None = None
 
     def to_json(self) -> str:
         """The event as one line of JSON."""

@@ -7,7 +7,7 @@ import signal
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -23,6 +23,7 @@ from stream.events import PlateEvent, PlateRead, iso_utc
 from stream.journal import Journal
 from stream.publisher import Publisher
 from stream.replay import ReplayServer
+from stream.snapshots import SnapshotStore, crop
 from stream.tracker import FinishedTrack, Tracker
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,7 @@ class StreamRunner:
         self.camera = options.camera or config.source.camera
         self.stop_event = threading.Event()
         self.epoch = uuid.uuid4().hex[:16]
+        self.snapshots: SnapshotStore | None = None
         self.events: list[PlateEvent] = []
         self.processed = 0
 
@@ -143,6 +145,10 @@ class StreamRunner:
         for track in tracks:
             seq = publisher.next_seq("plate")
             event = to_event(track, self.epoch, seq, self.camera, self.options.source, start_wall)
+            if self.snapshots is not None and track.best.plate_crop is not None:
+                stem = f"{self.camera}_{self.epoch}_{seq:06d}"
+                event = replace(event, plate_image=self.snapshots.save(f"{stem}_plate.jpg", track.best.plate_crop),
+                                vehicle_image=self.snapshots.save(f"{stem}_vehicle.jpg", track.best.vehicle_crop))
             body = event.to_json()
             journal.append(self.epoch, seq, asdict(event), body)  # durable before it is sent
             publisher.send("plate", body)
@@ -154,7 +160,10 @@ class StreamRunner:
     def run(self) -> int:
         """Processes the stream; returns the number of plate events published."""
         capture = Capture(self.options.source, self.config.source, self.options.realtime, self.options.max_frames)
-        journal = Journal(self.options.journal or self.config.publish.journal.expanduser())
+        journal_path = self.options.journal or self.config.publish.journal.expanduser()
+        journal = Journal(journal_path)
+        quota = self.config.publish.snapshot_quota_mb
+        self.snapshots = SnapshotStore(journal_path.parent / "snapshots", quota) if quota > 0 else None
         start_wall, started = time.time(), time.monotonic()
         journal.start_epoch(self.epoch, start_wall)
         publisher = Publisher(self.options.publish or self.config.publish.endpoint)
@@ -180,6 +189,9 @@ class StreamRunner:
                     continue
                 gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
                 reads = to_reads(self.scanner.scan(gray), self.config, frame.index, frame.time_s)
+                if self.snapshots is not None:
+                    reads = [replace(r, plate_crop=crop(frame.image, r.box, 0.15, 0.4),
+                                     vehicle_crop=crop(frame.image, r.box, 1.5, 4.0)) for r in reads]
                 self.processed += 1
                 if self.config.publish.reads:
                     for read in reads:

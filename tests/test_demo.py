@@ -17,7 +17,7 @@ def test_run_camera_without_source_reads_every_demo_plate(endpoint, io_args):
     assert sorted(plates) == sorted(v.plate for v in load_truth(DEMO)), result.stderr[-2000:]
 
 
-def test_file_replay_gives_the_same_events_every_run(endpoint, io_args):
+def test_file_replay_gives_the_same_events_every_run(endpoint, io_args, tmp_path):
     first = anpr("run", str(DEMO), "--config", str(DEMO_CONFIG), "--json", *io_args)
     second = anpr("run", str(DEMO), "--config", str(DEMO_CONFIG), "--json", *io_args)
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
@@ -31,6 +31,11 @@ def test_file_replay_gives_the_same_events_every_run(endpoint, io_args):
         assert event["type"] == "plate" and len(event["box"]) == 4
         assert event["first_seen"].endswith("Z") and event["first_seen"] <= event["last_seen"]
     assert [e["seq"] for e in a] == list(range(1, len(a) + 1))
+    for event in b:  # the journal's folder holds each event's plate and vehicle crops
+        for key in ("plate_image", "vehicle_image"):
+            assert (tmp_path / "snapshots" / event[key]).is_file()
+    journaled = anpr("events", "--journal", str(tmp_path / "events.db"), "--json")
+    assert len(journaled.stdout.splitlines()) == len(a) + len(b)
 
 
 def test_annotate_writes_a_video_of_the_processed_frames(tmp_path, endpoint, io_args):

@@ -147,3 +147,19 @@ def test_sigkilled_publisher_loses_no_journaled_event(tmp_path: Path):
     assert sent and received
     assert set(sent) <= set(stored) and set(received) <= set(stored)
     assert stored == list(range(1, len(stored) + 1))
+
+
+def test_snapshot_store_keeps_to_its_quota(tmp_path: Path):
+    import numpy as np
+
+    from stream.snapshots import SnapshotStore, crop
+
+    image = np.random.default_rng(0).integers(0, 256, (200, 300, 3), dtype=np.uint8)
+    assert crop(image, (100, 50, 50, 20), 0.5, 1.0).shape == (60, 100, 3)
+    assert crop(image, (-20, -20, 50, 30), 0.0, 0.0).shape == (10, 30, 3)
+    store = SnapshotStore(tmp_path / "snaps", quota_mb=0.1)
+    names = [store.save(f"{i:03d}.jpg", image) for i in range(20)]
+    assert all(names)
+    kept = sorted(p.name for p in (tmp_path / "snaps").glob("*.jpg"))
+    assert kept and kept[-1] == "019.jpg" and "000.jpg" not in kept
+    assert sum(p.stat().st_size for p in (tmp_path / "snaps").glob("*.jpg")) <= 0.1 * 1024 * 1024
