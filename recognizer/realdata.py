@@ -13,7 +13,7 @@ from recognizer.decode import decode
 from recognizer.engine import PlateNetwork
 from recognizer.spec import ModelSpec
 
-CROP_PLATE_WIDTHS = (0.62, 0.7, 0.78)
+CROP_PLATE_WIDTHS = (0.62, 0.66, 0.7, 0.74, 0.78)
 """Plate widths, as shares of the window width, at which a plate crop is tried."""
 
 
@@ -86,7 +86,7 @@ def crop_windows(gray: np.ndarray, model: ModelSpec, plate_share: float = 0.85) 
 
 
 def read_crop(network: PlateNetwork, gray: np.ndarray, model: ModelSpec) -> str:
-    """Reads a plate crop with the reader alone: the window of :func:`crop_windows` most sure of a plate.
+    """Reads a plate crop with the reader alone: the windows of :func:`crop_windows` vote, weighted by presence.
 
     Args:
         network: The plate network.
@@ -114,10 +114,20 @@ def read_crops(network: PlateNetwork, grays: list[np.ndarray], model: ModelSpec,
     if not grays:
         return []
     per_crop = len(CROP_PLATE_WIDTHS)
+    step = batch_size - batch_size % per_crop
     windows = np.concatenate([crop_windows(g, model) for g in grays])
     texts = []
-    for start in range(0, len(windows), batch_size - batch_size % per_crop):
-        scores = network.predict_windows(windows[start : start + batch_size - batch_size % per_crop])
-        best = scores.presence.reshape(-1, per_crop).argmax(axis=1) + np.arange(0, len(scores.presence), per_crop)
-        texts += [decode(c, model).text for c in scores.chars_at(best)]
+    for start in range(0, len(windows), step):
+        scores = network.predict_windows(windows[start : start + step])
+        reads = [decode(c, model).text for c in scores.chars_at(np.arange(len(scores.presence)))]
+        for first in range(0, len(reads), per_crop):
+            texts.append(vote_text(reads[first : first + per_crop], scores.presence[first : first + per_crop]))
     return texts
+
+
+def vote_text(texts: list[str], weights: np.ndarray) -> str:
+    """The text with the largest total weight (ties: the first), e.g. reads of one plate at several scales."""
+    totals: dict[str, float] = {}
+    for text, weight in zip(texts, weights):
+        totals[text] = totals.get(text, 0.0) + float(weight)
+    return max(totals, key=totals.__getitem__)
