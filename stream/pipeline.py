@@ -138,7 +138,7 @@ class StreamRunner:
         self.stop_event = threading.Event()
         self.epoch = uuid.uuid4().hex[:16]
         self.snapshots: SnapshotStore | None = None
-        self.events: list[PlateEvent] = []
+        self.published = 0
         self.processed = 0
 
     def _publish(self, publisher: Publisher, journal: Journal, tracks: list[FinishedTrack], start_wall: float) -> None:
@@ -152,10 +152,10 @@ class StreamRunner:
             body = event.to_json()
             journal.append(self.epoch, seq, asdict(event), body)  # durable before it is sent
             publisher.send("plate", body)
-            self.events.append(event)
+            self.published += 1
             log.info("plate %s (%.2f) over %d frames", event.plate, event.confidence, event.frames)
             if self.options.print_json:
-                print(event.to_json(), flush=True)
+                print(body, flush=True)
 
     def run(self) -> int:
         """Processes the stream; returns the number of plate events published."""
@@ -210,8 +210,8 @@ class StreamRunner:
             if annotator is not None:
                 annotator.close()
         log.info("processed %d of %d frames (%d dropped, %d skipped), %d plate events", self.processed,
-                 capture.stats.read, capture.stats.dropped, capture.stats.skipped, len(self.events))
-        return len(self.events)
+                 capture.stats.read, capture.stats.dropped, capture.stats.skipped, self.published)
+        return self.published
 
 
 def install_signal_handlers(stop_event: threading.Event) -> None:
