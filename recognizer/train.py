@@ -26,7 +26,7 @@ _worker_generator: WindowGenerator | None = None
 
 
 @dataclass(frozen=True)
-class Scores:
+class EpochScores:
     """Validation figures of one epoch.
 
     Attributes:
@@ -122,8 +122,8 @@ def make_plate_loss(model: ModelSpec):  # type: ignore[no-untyped-def]
     return plate_loss
 
 
-def validate(net, model: ModelSpec, generated: WindowBatch, real_crops: Path | None) -> Scores:  # type: ignore[no-untyped-def]
-    """Scores a network on held-back generated windows and on real plate crops.
+def validate(net, model: ModelSpec, generated: WindowBatch, real_crops: Path | None) -> EpochScores:  # type: ignore[no-untyped-def]
+    """EpochScores a network on held-back generated windows and on real plate crops.
 
     Args:
         net: Keras window network.
@@ -149,7 +149,7 @@ def validate(net, model: ModelSpec, generated: WindowBatch, real_crops: Path | N
         texts = read_crops(network, [cv2.imread(str(r.path), cv2.IMREAD_GRAYSCALE) for r in rows], model)
         real_exact = float(np.mean([t == r.text for t, r in zip(texts, rows)]))
         real_o0 = float(np.mean([o0_equal(t, r.text) for t, r in zip(texts, rows)]))
-    return Scores(presence_accuracy, generated_exact, real_exact, real_o0)
+    return EpochScores(presence_accuracy, generated_exact, real_exact, real_o0)
 
 
 def training_model(net):  # type: ignore[no-untyped-def]
