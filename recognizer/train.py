@@ -123,7 +123,7 @@ def make_plate_loss(model: ModelSpec):  # type: ignore[no-untyped-def]
 
 
 def validate(net, model: ModelSpec, generated: WindowBatch, real_crops: Path | None) -> EpochScores:  # type: ignore[no-untyped-def]
-    """EpochScores a network on held-back generated windows and on real plate crops.
+    """Scores a network on held-back generated windows and on real plate crops.
 
     Args:
         net: Keras window network.
