@@ -184,6 +184,13 @@ class ReliableSubscriber:
                 return
             epoch, since = later[0], 0
 
+    def _catch_up_or_warn(self, until: tuple[str, int]) -> Iterator[dict]:
+        """:meth:`_catch_up`, logging instead of raising when the replay server cannot answer."""
+        try:
+            yield from self._catch_up(until)
+        except (zmq.ZMQError, ValueError) as error:
+            log.warning("could not replay missed events: %s", error)
+
     def events(self, stop=None, idle_timeout_s: float | None = None) -> Iterator[dict]:  # type: ignore[no-untyped-def]
         """Plate events, exactly once each, in publishing order.
 
@@ -201,16 +208,10 @@ class ReliableSubscriber:
             new_epoch = epoch != self.position.epoch
             gap = epoch == self.position.epoch and seq > self.position.seq + 1
             if new_epoch or gap:
-                try:
-                    yield from self._catch_up((epoch, seq))
-                except (zmq.ZMQError, ValueError) as error:
-                    log.warning("could not replay missed events: %s", error)
+                yield from self._catch_up_or_warn((epoch, seq))
                 if new_epoch and self.position.epoch != epoch and seq > 1:
                     self.position = Position(epoch, 0)
-                    try:
-                        yield from self._catch_up((epoch, seq))
-                    except (zmq.ZMQError, ValueError) as error:
-                        log.warning("could not replay missed events: %s", error)
+                    yield from self._catch_up_or_warn((epoch, seq))
             delivered = self._deliver(event)
             if delivered is not None:
                 yield delivered

@@ -47,6 +47,12 @@ def read_json(paths: list[Path]) -> list[dict]:
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
+def labelled_boxes(folder: Path) -> dict[str, list[int]]:
+    """File name to labelled plate box, from the folder's manifest."""
+    with (folder / "manifest.csv").open(newline="") as handle:
+        return {row["file"]: [int(row[k]) for k in ("x", "y", "w", "h")] for row in csv.DictReader(handle)}
+
+
 def overlapping_text(line: dict, box: list[int]) -> str | None:
     """Text of the read plate that overlaps the labelled box by the eval's IoU, if any."""
     import numpy as np
@@ -63,7 +69,7 @@ def test_read_finds_every_plate_and_prints_one_json_line_per_image(demo_stills):
     images = sorted(demo_stills.glob("*.jpg"))
     lines = read_json(images)
     assert [line["file"] for line in lines] == [p.name for p in images]
-    boxes = {row[0]: [int(v) for v in row[2:6]] for row in csv.reader((demo_stills / "manifest.csv").open()) if row[0] != "file"}
+    boxes = labelled_boxes(demo_stills)
     for line in lines:
         assert line["ms"] > 0
         assert overlapping_text(line, boxes[line["file"]]) is not None, line
@@ -74,7 +80,7 @@ def test_read_finds_every_plate_and_prints_one_json_line_per_image(demo_stills):
 
 def test_eval_agrees_with_read(demo_stills):
     images = sorted(demo_stills.glob("*.jpg"))
-    boxes = {row[0]: [int(v) for v in row[2:6]] for row in csv.reader((demo_stills / "manifest.csv").open()) if row[0] != "file"}
+    boxes = labelled_boxes(demo_stills)
     lines = read_json(images)
     exact = sum(overlapping_text(line, boxes[line["file"]]) == Path(line["file"]).stem for line in lines)
     found = sum(overlapping_text(line, boxes[line["file"]]) is not None for line in lines)
