@@ -1,4 +1,4 @@
-"""The ``anpr`` command line: run, read, eval, subscribe, train, export, demo."""
+"""The ``anpr`` command line: run, proxy, keys, read, eval, subscribe, events, train, export, bench, demo."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from stream.config import DEMO_CONFIG, AppConfig, ConfigError, load_config, resolve
+from stream.config import DEFAULT_CONFIG, DEMO_CONFIG, AppConfig, ConfigError, load_config, resolve
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,9 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", parents=[common], help="process a camera, stream, video or images and publish plate events")
     run.add_argument("source", nargs="?",
-                     help="camera index, rtsp/http URL, video, image or folder (default: the demo clip, with configs/demo.yaml)")
-    run.add_argument("--camera", help="camera name put in events")
+                     help="camera index, rtsp/http URL, video, image or folder (default: every camera the config lists, "
+                          "one process each; with no cameras listed, the demo clip with configs/demo.yaml)")
+    run.add_argument("--camera", help="camera name put in events; a camera the config lists runs with its source and scan settings")
     run.add_argument("--publish", help="ZeroMQ endpoint to bind (default from config)")
     run.add_argument("--json", action="store_true", help="also print every plate event as a JSON line")
     run.add_argument("--realtime", action="store_true", help="pace files at their frame rate")
@@ -43,6 +44,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--annotate", type=Path, help="write the video with boxes and reads drawn (MP4)")
     run.add_argument("--replay", help="ZeroMQ endpoint serving missed events (default from config)")
     run.add_argument("--journal", type=Path, help="SQLite event journal (default from config)")
+    run.add_argument("--upstream", help="publish into this proxy (XSUB) endpoint instead of binding one (default from config)")
+    run.add_argument("--no-replay", action="store_true", help="serve no replay endpoint (a supervisor serves its cameras')")
+
+    proxy = sub.add_parser("proxy", parents=[common], help="gather camera processes' events into one endpoint (XSUB/XPUB)")
+    proxy.add_argument("--collect", help="XSUB endpoint the camera processes publish into (default: publish.collect_endpoint)")
+    proxy.add_argument("--publish", help="XPUB endpoint subscribers connect to (default: publish.endpoint)")
+
+    keys = sub.add_parser("keys", parents=[common], help="make a CURVE key pair: NAME.key (public) and NAME.key_secret")
+    keys.add_argument("folder", type=Path)
+    keys.add_argument("name")
 
     read = sub.add_parser("read", parents=[common], help="read plates in image files or folders")
     read.add_argument("paths", nargs="+", type=Path)
@@ -58,8 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     subscribe.add_argument("--topics", default="plate", help="comma-separated topics (plate,read,heartbeat)")
     subscribe.add_argument("--timeout", type=float, help="exit after this many seconds without a message")
     subscribe.add_argument("--count", type=int, help="exit after this many messages")
-    subscribe.add_argument("--replay", help="publisher's replay endpoint (default from config); plate events that "
-                           "were missed are fetched from it, so each arrives exactly once")
+    subscribe.add_argument("--replay", help="publisher's replay endpoint, or a comma-separated list of one per host behind "
+                           "a proxy (default from config); plate events that were missed are fetched from it, so each "
+                           "arrives exactly once")
     subscribe.add_argument("--state", type=Path, help="file keeping this subscriber's position across restarts")
 
     events = sub.add_parser("events", parents=[common], help="list journaled plate events")
@@ -102,12 +114,60 @@ def _image_paths(paths: list[Path]) -> list[Path]:
 def _cmd_run(config: AppConfig, args: argparse.Namespace) -> int:
     from stream.pipeline import RunOptions, StreamRunner, install_signal_handlers, load_network
 
-    source = args.source or str(DEMO_CLIP)
-    options = RunOptions(source, args.camera, args.publish, args.json, args.realtime, args.max_frames, args.annotate,
-                         args.replay, args.journal)
+    listed = config.camera(args.camera) if args.camera else None
+    if args.source is None and listed is None and config.cameras:
+        return _supervise(config, args)
+    if listed is not None:
+        config = config.for_camera(listed)
+    source = args.source or (listed.source if listed else str(DEMO_CLIP))
+    options = RunOptions(source, args.camera, args.publish, args.json, args.realtime or bool(listed and listed.realtime),
+                         args.max_frames, args.annotate, args.replay, args.journal, args.upstream, not args.no_replay)
     runner = StreamRunner(config, options, load_network(config))
     install_signal_handlers(runner.stop_event)
     runner.run()
+    return 0
+
+
+def _supervise(config: AppConfig, args: argparse.Namespace) -> int:
+    from stream.pipeline import install_signal_handlers
+    from stream.supervisor import Supervisor
+
+    config_path = (args.config or DEFAULT_CONFIG).resolve()
+    if args.publish or args.replay:
+        config = config.model_copy(update={"publish": config.publish.model_copy(update={
+            "endpoint": args.publish or config.publish.endpoint,
+            "replay_endpoint": args.replay or config.publish.replay_endpoint})})
+    supervisor = Supervisor(config, config_path, (args.journal or config.publish.journal).expanduser(), args.json)
+    install_signal_handlers(supervisor.stop_event)
+    supervisor.run()
+    return 0
+
+
+def _cmd_proxy(config: AppConfig, args: argparse.Namespace) -> int:
+    import signal
+
+    from stream.proxy import Proxy
+    from stream.security import load_curve
+
+    curve = load_curve(config.publish.curve)
+    collect, publish = args.collect or config.publish.collect_endpoint, args.publish or config.publish.endpoint
+    proxy = Proxy(collect, publish, curve).start()
+    print(f"proxy: publishers connect to {collect}, subscribers to {publish}", flush=True)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: proxy.stop_event.set())
+    proxy.stop_event.wait()
+    proxy.stop()
+    if curve is not None:
+        curve.close()
+    log.info("proxy stopped after %d messages", proxy.forwarded)
+    return 0
+
+
+def _cmd_keys(config: AppConfig, args: argparse.Namespace) -> int:
+    from stream.security import make_keys
+
+    public, secret = make_keys(args.folder, args.name)
+    print(f"wrote {public} (give this to the other side) and {secret} (keep this one private)")
     return 0
 
 
@@ -152,17 +212,18 @@ def _cmd_eval(config: AppConfig, args: argparse.Namespace) -> int:
 
 
 def _cmd_subscribe(config: AppConfig, args: argparse.Namespace) -> int:
-    from stream.subscriber import subscribe
-
-    from stream.subscriber import ReliableSubscriber
+    from stream.security import load_curve
+    from stream.subscriber import ReliableSubscriber, subscribe
 
     topics = tuple(t.strip() for t in args.topics.split(",") if t.strip())
     endpoint = args.endpoint or config.publish.endpoint
+    curve = load_curve(config.publish.curve)
     if topics == ("plate",):
-        reliable = ReliableSubscriber(endpoint, args.replay or config.publish.replay_endpoint, args.state)
+        replay = [e.strip() for e in (args.replay or config.publish.replay_endpoint).split(",") if e.strip()]
+        reliable = ReliableSubscriber(endpoint, replay, args.state, curve=curve)
         stream = reliable.events(idle_timeout_s=args.timeout)
     else:
-        stream = (m.data for m in subscribe(endpoint, topics, args.timeout))
+        stream = (m.data for m in subscribe(endpoint, topics, args.timeout, curve=curve))
     count = 0
     try:
         for data in stream:
@@ -250,7 +311,7 @@ def _cmd_demo(config: AppConfig, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "read": _cmd_read, "eval": _cmd_eval, "subscribe": _cmd_subscribe, "events": _cmd_events,
+COMMANDS = {"run": _cmd_run, "proxy": _cmd_proxy, "keys": _cmd_keys, "read": _cmd_read, "eval": _cmd_eval, "subscribe": _cmd_subscribe, "events": _cmd_events,
             "train": _cmd_train, "export": _cmd_export, "bench": _cmd_bench, "demo": _cmd_demo}
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from detector.spec import ScanSpec
 from recognizer.spec import ModelSpec, RecognizerSpec, RendererSpec, StrictModel, TrainSpec
@@ -37,30 +38,65 @@ class TrackSpec(StrictModel):
     match_distance: float = Field(1.5, gt=0)
 
 
+class CurveSpec(StrictModel):
+    """ZeroMQ CURVE encryption and authentication of every socket (publisher, replay, proxy, subscriber).
+
+    Key files are the certificates ``anpr keys`` writes (ZeroMQ's format): ``NAME.key_secret`` holds a key pair,
+    ``NAME.key`` its public half, which is what the other side is given.
+
+    Attributes:
+        enabled: Switch CURVE on.
+        secret_key: This process's key pair (``NAME.key_secret``).
+        server_key: Public key (``NAME.key``) of the server this process connects to; None: this process's own
+            public key, as for the camera processes of one supervisor, which share its config.
+        authorized_keys: Folder of the public keys (``*.key``) of the clients a server accepts, plus its own;
+            None accepts any client that knows the server's public key.
+    """
+
+    enabled: bool = False
+    secret_key: Path | None = None
+    server_key: Path | None = None
+    authorized_keys: Path | None = None
+
+    @model_validator(mode="after")
+    def _keys_given(self) -> "CurveSpec":
+        if self.enabled and self.secret_key is None:
+            raise ValueError("curve.enabled needs curve.secret_key (a key pair made by `anpr keys`)")
+        return self
+
+
 class PublishSpec(StrictModel):
     """Where events go.
 
     Attributes:
-        endpoint: ZeroMQ PUB endpoint to bind.
+        endpoint: ZeroMQ PUB endpoint to bind (a multi-camera supervisor binds its XPUB here).
         replay_endpoint: ZeroMQ REP endpoint serving missed events from the journal.
+        upstream: Connect the PUB socket to this XSUB endpoint (an ``anpr proxy`` on another host) instead of
+            binding ``endpoint``.
+        collect_endpoint: XSUB endpoint that a multi-camera supervisor and ``anpr proxy`` bind, and that the
+            camera processes publish into.
         reads: Also publish per-frame reads on topic ``read``.
         heartbeat_s: Seconds between heartbeats.
         journal: SQLite file every plate event is written to before it is published (``~`` expands).
         snapshot_quota_mb: Disk quota of the JPEG crops of each event's plate and vehicle, kept in
             ``snapshots/`` beside the journal, oldest deleted first; 0 keeps none.
+        curve: CURVE encryption and authentication (off by default).
     """
 
     endpoint: str = "tcp://127.0.0.1:5556"
     replay_endpoint: str = "tcp://127.0.0.1:5557"
+    upstream: str | None = None
+    collect_endpoint: str = "tcp://127.0.0.1:5558"
     reads: bool = False
     heartbeat_s: float = Field(1.0, gt=0)
     journal: Path = Path("~/.local/share/anpr/events.db")
     snapshot_quota_mb: float = Field(500.0, ge=0)
+    curve: CurveSpec = CurveSpec()
 
-    @field_validator("endpoint", "replay_endpoint")
+    @field_validator("endpoint", "replay_endpoint", "upstream", "collect_endpoint")
     @classmethod
-    def _zmq_endpoint(cls, value: str) -> str:
-        if not value.startswith(("tcp://", "ipc://", "inproc://")):
+    def _zmq_endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("tcp://", "ipc://", "inproc://")):
             raise ValueError(f"endpoint must start with tcp://, ipc:// or inproc://: {value!r}")
         return value
 
@@ -83,8 +119,33 @@ class SourceSpec(StrictModel):
     max_pixels: int = Field(4096 * 4096, gt=0)
 
 
+class CameraSpec(StrictModel):
+    """One camera of a multi-camera config: ``anpr run --config FILE`` runs each in a process of its own.
+
+    Attributes:
+        name: Camera name put in its events.
+        source: Camera index, rtsp/http URL, video file, image or folder of images.
+        realtime: Pace a file source at its frame rate.
+        scan: The ``scan`` settings that differ for this camera (e.g. its plate widths).
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    source: str = Field(min_length=1)
+    realtime: bool = False
+    scan: dict[str, Any] = {}
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _index_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class AppConfig(StrictModel):
-    """Everything the system reads from its config file."""
+    """Everything the system reads from its config file.
+
+    Attributes:
+        cameras: Cameras run by one supervisor, one process each (empty: one camera given on the command line).
+    """
 
     model: ModelSpec = ModelSpec()
     renderer: RendererSpec = RendererSpec()
@@ -94,14 +155,39 @@ class AppConfig(StrictModel):
     track: TrackSpec = TrackSpec()
     publish: PublishSpec = PublishSpec()
     source: SourceSpec = SourceSpec()
+    cameras: list[CameraSpec] = []
+
+    @model_validator(mode="after")
+    def _cameras_valid(self) -> "AppConfig":
+        names = [c.name for c in self.cameras]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"cameras: name {name!r} is used twice")
+        for index, camera in enumerate(self.cameras):
+            try:
+                ScanSpec.model_validate({**self.scan.model_dump(), **camera.scan})
+            except ValidationError as error:
+                raise ValueError(f"cameras.{index}.scan.{_describe(error)}") from None
+        return self
+
+    def camera(self, name: str) -> "CameraSpec | None":
+        """The listed camera of that name, if any."""
+        return next((c for c in self.cameras if c.name == name), None)
+
+    def for_camera(self, camera: CameraSpec) -> "AppConfig":
+        """This config as one listed camera's process sees it: its name and its scan settings."""
+        scan = ScanSpec.model_validate({**self.scan.model_dump(), **camera.scan})
+        return self.model_copy(update={"scan": scan, "source": self.source.model_copy(update={"camera": camera.name})})
 
 
 def _describe(error: ValidationError) -> str:
     parts = []
     for item in error.errors():
         key = ".".join(str(p) for p in item["loc"])
-        value = item.get("input")
-        parts.append(f"{key}={value!r}: {item['msg']}")
+        if not key:  # a check across fields: its message names the key and value
+            parts.append(item["msg"].removeprefix("Value error, "))
+            continue
+        parts.append(f"{key}={item.get('input')!r}: {item['msg']}")
     return "; ".join(parts)
 
 

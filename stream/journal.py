@@ -26,7 +26,8 @@ CREATE INDEX IF NOT EXISTS events_plate ON events (plate);
 CREATE INDEX IF NOT EXISTS events_time ON events (first_seen);
 CREATE TABLE IF NOT EXISTS epochs (
     epoch TEXT PRIMARY KEY,
-    started REAL NOT NULL
+    started REAL NOT NULL,
+    camera TEXT NOT NULL DEFAULT ''
 );
 """
 
@@ -52,7 +53,8 @@ class StoredEvent:
 
 
 class Journal:
-    """A SQLite file of plate events, safe to use from several threads.
+    """A SQLite file of plate events, safe to use from several threads and shared by the camera processes of
+    one host (SQLite serialises their writes).
 
     Args:
         path: Database file; its folder is created.
@@ -62,15 +64,18 @@ class Journal:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = [row[1] for row in self._db.execute("PRAGMA table_info(epochs)")]
+        if "camera" not in columns:  # a journal written before epochs had cameras
+            self._db.execute("ALTER TABLE epochs ADD COLUMN camera TEXT NOT NULL DEFAULT ''")
 
-    def start_epoch(self, epoch: str, started: float) -> None:
-        """Records a new publisher epoch."""
+    def start_epoch(self, epoch: str, started: float, camera: str) -> None:
+        """Records a new publisher epoch: one run of one camera's process."""
         with self._lock:
-            self._db.execute("INSERT OR IGNORE INTO epochs VALUES (?, ?)", (epoch, started))
+            self._db.execute("INSERT OR IGNORE INTO epochs VALUES (?, ?, ?)", (epoch, started, camera))
 
     def append(self, epoch: str, seq: int, event: dict, body: str) -> None:
         """Writes one event durably (the transaction is committed before this returns).
@@ -100,10 +105,18 @@ class Journal:
                 (epoch, seq, limit)).fetchall()
         return [StoredEvent(*row) for row in rows]
 
-    def epochs(self) -> list[str]:
-        """Publisher epochs, oldest first."""
+    def epochs(self, camera: str | None = None) -> list[str]:
+        """Publisher epochs (of one camera, or all), oldest first."""
+        where, args = ("WHERE camera = ?", (camera,)) if camera is not None else ("", ())
         with self._lock:
-            return [row[0] for row in self._db.execute("SELECT epoch FROM epochs ORDER BY started, epoch")]
+            rows = self._db.execute(f"SELECT epoch FROM epochs {where} ORDER BY started, epoch", args)
+            return [row[0] for row in rows]
+
+    def epoch_camera(self, epoch: str) -> str | None:
+        """The camera of a journaled epoch, or None for an epoch the journal does not know."""
+        with self._lock:
+            row = self._db.execute("SELECT camera FROM epochs WHERE epoch = ?", (epoch,)).fetchone()
+        return None if row is None else row[0]
 
     def query(self, plate: str | None = None, camera: str | None = None, start: str | None = None,
               end: str | None = None, limit: int = 1000) -> list[StoredEvent]:

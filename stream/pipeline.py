@@ -23,6 +23,7 @@ from stream.events import PlateEvent, PlateRead, iso_utc
 from stream.journal import Journal
 from stream.publisher import Publisher
 from stream.replay import ReplayServer
+from stream.security import load_curve
 from stream.snapshots import SnapshotStore, crop
 from stream.tracker import FinishedTrack, Tracker
 
@@ -43,6 +44,8 @@ class RunOptions:
         annotate: Write an annotated video here.
         replay: Replay REP endpoint (config's when None).
         journal: Journal file (config's when None).
+        upstream: Connect the PUB socket to this proxy endpoint instead of binding (config's when None).
+        serve_replay: Run a replay server (a supervisor's camera processes leave that to the supervisor).
     """
 
     source: str
@@ -54,6 +57,8 @@ class RunOptions:
     annotate: Path | None = None
     replay: str | None = None
     journal: Path | None = None
+    upstream: str | None = None
+    serve_replay: bool = True
 
 
 def load_network(config: AppConfig) -> PlateNetwork:
@@ -165,9 +170,17 @@ class StreamRunner:
         quota = self.config.publish.snapshot_quota_mb
         self.snapshots = SnapshotStore(journal_path.parent / "snapshots", quota) if quota > 0 else None
         start_wall, started = time.time(), time.monotonic()
-        journal.start_epoch(self.epoch, start_wall)
-        publisher = Publisher(self.options.publish or self.config.publish.endpoint)
-        replay = ReplayServer(self.options.replay or self.config.publish.replay_endpoint, journal, self.epoch).start()
+        journal.start_epoch(self.epoch, start_wall, self.camera)
+        publish = self.config.publish
+        curve = load_curve(publish.curve)
+        upstream = self.options.upstream or publish.upstream
+        if upstream:
+            publisher = Publisher(upstream, connect=True, curve=curve)
+        else:
+            publisher = Publisher(self.options.publish or publish.endpoint, curve=curve)
+        replay = None
+        if self.options.serve_replay:
+            replay = ReplayServer(self.options.replay or publish.replay_endpoint, journal, self.epoch, curve).start()
         annotator = Annotator(self.options.annotate, capture.info.fps) if self.options.annotate else None
         last_beat = started
         capture.start()
@@ -205,8 +218,11 @@ class StreamRunner:
             capture.stop()
             self._publish(publisher, journal, self.tracker.flush(), start_wall)
             publisher.close()
-            replay.stop()
+            if replay is not None:
+                replay.stop()
             journal.close()
+            if curve is not None:
+                curve.close()
             if annotator is not None:
                 annotator.close()
         log.info("processed %d of %d frames (%d dropped, %d skipped), %d plate events", self.processed,

@@ -11,27 +11,37 @@ import time
 
 import zmq
 
+from stream.security import Curve
+
 log = logging.getLogger(__name__)
 
 TOPICS = ("plate", "read", "heartbeat")
 
 
 class Publisher:
-    """A bound PUB socket.
+    """A PUB socket, bound, or connected to a proxy's XSUB endpoint.
 
     Args:
-        endpoint: Endpoint to bind, e.g. ``tcp://127.0.0.1:5556``.
-        context: ZeroMQ context (the global one when None).
+        endpoint: Endpoint to bind, e.g. ``tcp://127.0.0.1:5556``, or with ``connect`` to connect to.
+        connect: Connect to ``endpoint`` (a proxy) instead of binding it.
+        curve: CURVE keys (None: plain TCP).
 
     Raises:
         zmq.ZMQError: If the endpoint cannot be bound.
     """
 
-    def __init__(self, endpoint: str, context: zmq.Context | None = None) -> None:
+    def __init__(self, endpoint: str, connect: bool = False, curve: Curve | None = None) -> None:
         self.endpoint = endpoint
-        self.socket = (context or zmq.Context.instance()).socket(zmq.PUB)
+        self.socket = zmq.Context.instance().socket(zmq.PUB)
         self.socket.setsockopt(zmq.SNDHWM, 100_000)
-        self.socket.bind(endpoint)
+        if connect:
+            if curve is not None:
+                curve.client(self.socket)
+            self.socket.connect(endpoint)
+        else:
+            if curve is not None:
+                curve.server(self.socket)
+            self.socket.bind(endpoint)
         self._seq = dict.fromkeys(TOPICS, 0)
         self._last_send = time.monotonic()
 

@@ -1,9 +1,10 @@
 """Replay of journaled events to subscribers that missed some (the ZeroMQ guide's Clone pattern).
 
 A REP socket beside the PUB socket answers JSON requests ``{"epoch": E, "since": N, "limit": L}`` with
-``{"current": C, "epoch": E, "events": [...], "later_epochs": [...]}``: the events of epoch ``E`` after sequence
-number ``N``, the publisher's current epoch, and the epochs that started after ``E``. Malformed or oversized
-requests get ``{"error": "..."}``; they never stop the server.
+``{"current": C, "epoch": E, "known": K, "events": [...], "later_epochs": [...]}``: the events of epoch ``E``
+after sequence number ``N``, the publisher's current epoch (None for a multi-camera supervisor), whether the
+journal knows ``E``, and the epochs of ``E``'s camera that started after it. Malformed or oversized requests
+get ``{"error": "..."}``; they never stop the server.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import threading
 import zmq
 
 from stream.journal import Journal
+from stream.security import Curve
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +62,17 @@ class ReplayServer:
     Args:
         endpoint: REP endpoint to bind.
         journal: The event journal.
-        epoch: The running publisher's epoch.
+        epoch: The running publisher's epoch (None for a supervisor serving its cameras' shared journal).
+        curve: CURVE keys (None: plain TCP).
     """
 
-    def __init__(self, endpoint: str, journal: Journal, epoch: str) -> None:
+    def __init__(self, endpoint: str, journal: Journal, epoch: str | None, curve: Curve | None = None) -> None:
         self.journal = journal
         self.epoch = epoch
         self.stop_event = threading.Event()
         self.socket = zmq.Context.instance().socket(zmq.REP)
+        if curve is not None:
+            curve.server(self.socket)
         self.socket.bind(endpoint)
         self._thread = threading.Thread(target=self._serve, name="replay", daemon=True)
 
@@ -83,11 +88,16 @@ class ReplayServer:
         except ValueError as error:
             log.warning("bad replay request: %s", error)
             return {"error": str(error)}
-        epochs = self.journal.epochs()
         epoch = epoch if epoch is not None else self.epoch
-        later = epochs[epochs.index(epoch) + 1 :] if epoch in epochs else [e for e in epochs if e != epoch]
+        if epoch is None:
+            return {"error": "this server publishes several cameras: name the epoch"}
+        camera = self.journal.epoch_camera(epoch)
+        if camera is None:
+            return {"current": self.epoch, "epoch": epoch, "known": False, "events": [], "later_epochs": []}
+        epochs = self.journal.epochs(camera)
         events = [json.loads(e.body) for e in self.journal.since(epoch, since, limit)]
-        return {"current": self.epoch, "epoch": epoch, "events": events, "later_epochs": later}
+        return {"current": self.epoch, "epoch": epoch, "known": True, "events": events,
+                "later_epochs": epochs[epochs.index(epoch) + 1 :]}
 
     def _serve(self) -> None:
         poller = zmq.Poller()

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import zmq
 
+from stream.security import Curve
+
 log = logging.getLogger(__name__)
 
 
@@ -46,7 +48,7 @@ def parse(parts: list[bytes]) -> Message:
 
 
 def subscribe(endpoint: str, topics: tuple[str, ...] = ("plate",), timeout_s: float | None = None,
-              stop=None) -> Iterator[Message]:  # type: ignore[no-untyped-def]
+              stop=None, curve: Curve | None = None) -> Iterator[Message]:  # type: ignore[no-untyped-def]
     """Yields messages from a publisher until ``timeout_s`` passes without one or ``stop`` is set.
 
     Malformed messages are logged and skipped.
@@ -56,6 +58,7 @@ def subscribe(endpoint: str, topics: tuple[str, ...] = ("plate",), timeout_s: fl
         topics: Topics to receive.
         timeout_s: Give up after this long with no message (None waits forever).
         stop: Optional ``threading.Event`` that ends the iteration.
+        curve: CURVE keys (None: plain TCP).
 
     Yields:
         Messages in arrival order.
@@ -65,6 +68,8 @@ def subscribe(endpoint: str, topics: tuple[str, ...] = ("plate",), timeout_s: fl
     try:
         for topic in topics:
             socket.setsockopt(zmq.SUBSCRIBE, topic.encode())
+        if curve is not None:
+            curve.client(socket)
         socket.connect(endpoint)
         poller = zmq.Poller()
         poller.register(socket, zmq.POLLIN)
@@ -88,84 +93,102 @@ def subscribe(endpoint: str, topics: tuple[str, ...] = ("plate",), timeout_s: fl
         socket.close(linger=0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Position:
-    """Where a subscriber is in the publisher's event stream.
+    """Where a subscriber is in one camera's event stream.
 
     Attributes:
-        epoch: Publisher epoch of the last event delivered (None before the first).
-        seq: Sequence number of that event (0 before the first).
+        epoch: Publisher epoch of the last event delivered.
+        seq: Sequence number of that event (0 before the epoch's first).
     """
 
-    epoch: str | None = None
+    epoch: str
     seq: int = 0
 
-    def save(self, path: Path) -> None:
-        """Writes the position atomically."""
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps({"epoch": self.epoch, "seq": self.seq}))
-        tmp.replace(path)
 
-    @staticmethod
-    def load(path: Path | None) -> "Position":
-        """Reads a saved position (a fresh one when there is none or it is unreadable)."""
-        if path is None or not path.is_file():
-            return Position()
-        try:
-            data = json.loads(path.read_text())
-            return Position(data.get("epoch"), int(data.get("seq", 0)))
-        except (ValueError, TypeError, AttributeError):
-            log.warning("ignoring unreadable subscriber state %s", path)
-            return Position()
+def save_positions(path: Path, positions: dict[str, Position]) -> None:
+    """Writes each camera's position atomically."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps({camera: {"epoch": p.epoch, "seq": p.seq} for camera, p in positions.items()}))
+    tmp.replace(path)
+
+
+def load_positions(path: Path | None) -> dict[str, Position]:
+    """Reads saved positions (none when there is no file or it is unreadable)."""
+    if path is None or not path.is_file():
+        return {}
+    try:
+        return {str(camera): Position(str(p["epoch"]), int(p["seq"])) for camera, p in json.loads(path.read_text()).items()}
+    except (ValueError, TypeError, AttributeError, KeyError):
+        log.warning("ignoring unreadable subscriber state %s", path)
+        return {}
 
 
 class ReliableSubscriber:
-    """Plate events exactly once and in order, fetching from the replay server what the PUB socket lost.
+    """Plate events exactly once and in order per camera, fetching from replay servers what PUB/SUB lost.
 
-    A gap in sequence numbers, a new publisher epoch, or a restart (with a saved position) makes it ask the
-    replay server for the missing events before delivering the next live one.
+    Each camera's events are numbered by the epoch of its process. A gap in a camera's sequence numbers, a new
+    epoch, or a restart (with a saved state) makes it ask for the missing events before delivering the next
+    live one. With a proxy gathering several hosts, give each host's replay endpoint: an epoch is asked of
+    them in turn until one knows it.
 
     Args:
-        endpoint: Publisher's PUB endpoint.
-        replay_endpoint: Publisher's replay (REP) endpoint.
-        state: File that keeps the position across restarts (None: start from the live stream).
+        endpoint: PUB (or proxy XPUB) endpoint.
+        replay_endpoints: Replay (REP) endpoints, one per host that journals events; or one endpoint.
+        state: File that keeps the positions across restarts (None: start from the live stream).
         timeout_s: Replay request timeout.
+        curve: CURVE keys (None: plain TCP).
     """
 
-    def __init__(self, endpoint: str, replay_endpoint: str, state: Path | None = None, timeout_s: float = 5.0) -> None:
+    def __init__(self, endpoint: str, replay_endpoints: str | list[str], state: Path | None = None,
+                 timeout_s: float = 5.0, curve: Curve | None = None) -> None:
         self.endpoint = endpoint
-        self.replay_endpoint = replay_endpoint
+        self.replay_endpoints = [replay_endpoints] if isinstance(replay_endpoints, str) else list(replay_endpoints)
         self.state = state
         self.timeout_s = timeout_s
-        self.position = Position.load(state)
+        self.curve = curve
+        self.positions = load_positions(state)
 
-    def _request(self, epoch: str | None, since: int) -> dict:
+    def _ask(self, endpoint: str, epoch: str, since: int) -> dict:
         socket = zmq.Context.instance().socket(zmq.REQ)
         socket.setsockopt(zmq.RCVTIMEO, int(self.timeout_s * 1000))
         socket.setsockopt(zmq.SNDTIMEO, int(self.timeout_s * 1000))
         try:
-            socket.connect(self.replay_endpoint)
+            if self.curve is not None:
+                self.curve.client(socket)
+            socket.connect(endpoint)
             socket.send_string(json.dumps({"epoch": epoch, "since": since}))
             reply = json.loads(socket.recv())
         finally:
             socket.close(linger=0)
         if "error" in reply:
-            raise ValueError(f"replay server: {reply['error']}")
+            raise ValueError(f"replay server {endpoint}: {reply['error']}")
         return reply
 
+    def _request(self, epoch: str, since: int) -> dict:
+        """The reply of the first replay server that knows ``epoch`` (one with no events when none does)."""
+        for endpoint in self.replay_endpoints:
+            reply = self._ask(endpoint, epoch, since)
+            if reply.get("known", True):
+                return reply
+        log.warning("no replay server knows epoch %s", epoch)
+        return {"events": [], "later_epochs": []}
+
     def _deliver(self, event: dict) -> dict | None:
-        epoch, seq = event.get("epoch"), int(event.get("seq", 0))
-        if epoch == self.position.epoch and seq <= self.position.seq:
+        camera, epoch, seq = str(event.get("camera", "")), event.get("epoch"), int(event.get("seq", 0))
+        current = self.positions.get(camera)
+        if current is not None and epoch == current.epoch and seq <= current.seq:
             return None  # already delivered
-        self.position = Position(epoch, seq)
+        self.positions[camera] = Position(epoch, seq)
         if self.state is not None:
-            self.position.save(self.state)
+            save_positions(self.state, self.positions)
         return event
 
-    def _catch_up(self, until: tuple[str, int] | None) -> Iterator[dict]:
-        """Replays what was missed: the rest of the current epoch, then every later epoch, up to ``until``."""
-        epoch, since = self.position.epoch, self.position.seq
-        visited: set[str | None] = set()
+    def _catch_up(self, camera: str, until: tuple[str, int] | None) -> Iterator[dict]:
+        """Replays what one camera's stream missed: the rest of its current epoch, then each later epoch, up to
+        ``until`` (an event not to replay, as it arrived live)."""
+        epoch, since = self.positions[camera].epoch, self.positions[camera].seq
+        visited: set[str] = set()
         while epoch not in visited:
             visited.add(epoch)
             reply = self._request(epoch, since)
@@ -176,7 +199,7 @@ class ReliableSubscriber:
                 if delivered is not None:
                     yield delivered
             if len(reply["events"]) >= 1000:
-                since = self.position.seq
+                since = self.positions[camera].seq
                 visited.discard(epoch)
                 continue
             later = reply.get("later_epochs", [])
@@ -184,34 +207,35 @@ class ReliableSubscriber:
                 return
             epoch, since = later[0], 0
 
-    def _catch_up_or_warn(self, until: tuple[str, int]) -> Iterator[dict]:
-        """:meth:`_catch_up`, logging instead of raising when the replay server cannot answer."""
+    def _catch_up_or_warn(self, camera: str, until: tuple[str, int] | None) -> Iterator[dict]:
+        """:meth:`_catch_up`, logging instead of raising when no replay server can answer (the next gap or
+        epoch change tries again)."""
         try:
-            yield from self._catch_up(until)
+            yield from self._catch_up(camera, until)
         except (zmq.ZMQError, ValueError) as error:
-            log.warning("could not replay missed events: %s", error)
+            log.warning("could not replay missed events of camera %s: %s", camera, error)
 
     def events(self, stop=None, idle_timeout_s: float | None = None) -> Iterator[dict]:  # type: ignore[no-untyped-def]
-        """Plate events, exactly once each, in publishing order.
+        """Plate events, exactly once each, in publishing order per camera.
 
         Args:
             stop: Optional ``threading.Event`` that ends the iteration.
             idle_timeout_s: End after this long without a live message.
         """
-        if self.position.epoch is not None:
-            yield from self._catch_up(None)
-        for message in subscribe(self.endpoint, ("plate",), idle_timeout_s, stop):
+        for camera in list(self.positions):
+            yield from self._catch_up_or_warn(camera, None)
+        for message in subscribe(self.endpoint, ("plate",), idle_timeout_s, stop, self.curve):
             event = message.data
-            epoch, seq = event.get("epoch"), int(event.get("seq", 0))
-            if self.position.epoch is None:
-                self.position = Position(epoch, 0)  # a late joiner fetches the epoch from its start
-            new_epoch = epoch != self.position.epoch
-            gap = epoch == self.position.epoch and seq > self.position.seq + 1
-            if new_epoch or gap:
-                yield from self._catch_up_or_warn((epoch, seq))
-                if new_epoch and self.position.epoch != epoch and seq > 1:
-                    self.position = Position(epoch, 0)
-                    yield from self._catch_up_or_warn((epoch, seq))
+            camera, epoch, seq = str(event.get("camera", "")), event.get("epoch"), int(event.get("seq", 0))
+            if camera not in self.positions:
+                self.positions[camera] = Position(epoch, 0)  # a late joiner fetches the epoch from its start
+            current = self.positions[camera]
+            new_epoch = epoch != current.epoch
+            if new_epoch or seq > current.seq + 1:
+                yield from self._catch_up_or_warn(camera, (epoch, seq))
+                if new_epoch and self.positions[camera].epoch != epoch and seq > 1:
+                    self.positions[camera] = Position(epoch, 0)  # the new epoch was not in any journal yet
+                    yield from self._catch_up_or_warn(camera, (epoch, seq))
             delivered = self._deliver(event)
             if delivered is not None:
                 yield delivered

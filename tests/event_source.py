@@ -1,13 +1,16 @@
 """A publisher process for journal and replay tests: the real Journal, Publisher and ReplayServer, fed with
 numbered events at a steady pace instead of camera reads.
 
-Usage: python tests/event_source.py PUB_ENDPOINT REPLAY_ENDPOINT JOURNAL COUNT INTERVAL_S
+Usage: python tests/event_source.py PUB_ENDPOINT REPLAY_ENDPOINT JOURNAL COUNT INTERVAL_S [LINGER_S]
+           [--upstream CAMERA]
+With ``--upstream`` the PUB socket connects to PUB_ENDPOINT (a proxy) and the events carry camera CAMERA.
 """
 
-import sys
+import argparse
 import time
 import uuid
 from dataclasses import asdict
+from pathlib import Path
 
 from stream.events import PlateEvent, iso_utc
 from stream.journal import Journal
@@ -16,23 +19,31 @@ from stream.replay import ReplayServer
 
 
 def main() -> None:
-    endpoint, replay_endpoint, journal_path, count, interval = sys.argv[1:6]
+    parser = argparse.ArgumentParser()
+    for name in ("endpoint", "replay_endpoint", "journal"):
+        parser.add_argument(name)
+    parser.add_argument("count", type=int)
+    parser.add_argument("interval", type=float)
+    parser.add_argument("linger", type=float, nargs="?", default=3.0)
+    parser.add_argument("--upstream", metavar="CAMERA")
+    args = parser.parse_args()
+    camera = args.upstream or "test"
     epoch = uuid.uuid4().hex[:16]
-    journal = Journal(__import__("pathlib").Path(journal_path))
-    journal.start_epoch(epoch, time.time())
-    publisher = Publisher(endpoint)
-    replay = ReplayServer(replay_endpoint, journal, epoch).start()
+    journal = Journal(Path(args.journal))
+    journal.start_epoch(epoch, time.time(), camera)
+    publisher = Publisher(args.endpoint, connect=args.upstream is not None)
+    replay = ReplayServer(args.replay_endpoint, journal, epoch).start()
     time.sleep(1.0)
-    for seq in range(1, int(count) + 1):
+    for seq in range(1, args.count + 1):
         now = iso_utc(time.time())
-        event = PlateEvent("plate", epoch, seq, "test", f"AB{seq:05d}", 0.9, [0.9] * 7, [], now, now, 3,
+        event = PlateEvent("plate", epoch, seq, camera, f"AB{seq:05d}", 0.9, [0.9] * 7, [], now, now, 3,
                            [0, 0, 10, 5], 0, None, "synthetic")
         body = event.to_json()
         journal.append(epoch, seq, asdict(event), body)
         publisher.send("plate", body)
         print(seq, flush=True)
-        time.sleep(float(interval))
-    time.sleep(float(sys.argv[6]) if len(sys.argv) > 6 else 3.0)
+        time.sleep(args.interval)
+    time.sleep(args.linger)
     replay.stop()
     publisher.close()
     journal.close()

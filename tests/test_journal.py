@@ -22,7 +22,7 @@ def event(seq: int, plate: str, camera: str = "cam0", when: str = "2026-11-24T10
 
 def test_journal_round_trip_and_filters(tmp_path: Path):
     journal = Journal(tmp_path / "j.db")
-    journal.start_epoch("e1", 1.0)
+    journal.start_epoch("e1", 1.0, "cam0")
     for seq, (plate, camera, when) in enumerate(
             [("AB123", "gate", "2026-11-24T10:00:00Z"), ("XY999", "road", "2026-11-24T11:00:00Z"),
              ("AB777", "gate", "2026-11-24T12:00:00Z")], start=1):
@@ -40,7 +40,7 @@ def test_journal_round_trip_and_filters(tmp_path: Path):
 
 def test_events_command_lists_and_filters(tmp_path: Path):
     journal = Journal(tmp_path / "j.db")
-    journal.start_epoch("e1", 1.0)
+    journal.start_epoch("e1", 1.0, "cam0")
     for seq, plate in enumerate(["AB123", "XY999"], start=1):
         e = event(seq, plate)
         journal.append("e1", seq, e, json.dumps(e))
@@ -55,21 +55,42 @@ def test_events_command_lists_and_filters(tmp_path: Path):
 
 def test_replay_answers_and_rejects(tmp_path: Path):
     journal = Journal(tmp_path / "j.db")
-    for epoch, started in (("e1", 1.0), ("e2", 2.0)):
-        journal.start_epoch(epoch, started)
+    for epoch, started, camera in (("e1", 1.0, "cam0"), ("x1", 1.5, "gate"), ("e2", 2.0, "cam0")):
+        journal.start_epoch(epoch, started, camera)
     for seq in (1, 2, 3):
         e = event(seq, f"P{seq}")
         journal.append("e1", seq, e, json.dumps(e))
     server = ReplayServer(f"tcp://127.0.0.1:{free_port()}", journal, "e2")
+    supervisor = ReplayServer(f"tcp://127.0.0.1:{free_port()}", journal, None)
     try:
         reply = server.answer(b'{"epoch": "e1", "since": 1}')
-        assert [e["seq"] for e in reply["events"]] == [2, 3]
-        assert reply["current"] == "e2" and reply["later_epochs"] == ["e2"]
+        assert [e["seq"] for e in reply["events"]] == [2, 3] and reply["known"]
+        assert reply["current"] == "e2" and reply["later_epochs"] == ["e2"]  # the same camera's epochs only
+        assert server.answer(b'{"epoch": "x1"}')["later_epochs"] == []
+        assert server.answer(b'{"epoch": "nope"}') == {"current": "e2", "epoch": "nope", "known": False,
+                                                       "events": [], "later_epochs": []}
+        assert "error" in supervisor.answer(b'{"since": 0}')  # several cameras: the epoch must be named
         for bad in (b"not json", b"[1]", b'{"since": -1}', b'{"since": "x"}', b'{"evil": 1}', b"{" * 5000):
             assert "error" in server.answer(bad)
     finally:
         server.socket.close(linger=0)
+        supervisor.socket.close(linger=0)
         journal.close()
+
+
+def test_journal_from_before_cameras_is_upgraded(tmp_path: Path):
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "old.db")
+    db.executescript("CREATE TABLE epochs (epoch TEXT PRIMARY KEY, started REAL NOT NULL);"
+                     "INSERT INTO epochs VALUES ('old', 1.0);")
+    db.commit()
+    db.close()
+    journal = Journal(tmp_path / "old.db")
+    journal.start_epoch("new", 2.0, "gate")
+    assert journal.epochs() == ["old", "new"] and journal.epochs("gate") == ["new"]
+    assert journal.epoch_camera("old") == "" and journal.epoch_camera("missing") is None
+    journal.close()
 
 
 @settings(max_examples=300, deadline=None)

@@ -3,7 +3,7 @@ import pytest
 
 from recognizer.decode import decode
 from recognizer.spec import ModelSpec
-from stream.voting import vote
+from stream.voting import read_lengths, vote
 
 SMALL = ModelSpec(alphabet="AB0", positions=3)  # classes: A, B, 0, blank
 
@@ -33,12 +33,24 @@ def test_presence_weights_the_vote():
     assert decode(vote(reads, np.array([0.1, 0.99])), SMALL).text == "BB"
 
 
-def test_vote_of_literal_arrays_is_normalised_geometric_mean():
+def test_vote_of_literal_arrays_is_the_weighted_mean():
     reads = np.array([[[0.5, 0.25, 0.25, 0.0]], [[0.125, 0.5, 0.25, 0.125]]])
-    voted = vote(reads, np.array([1.0, 1.0]))
-    expected = np.sqrt(np.clip(reads[0], 1e-9, 1) * np.clip(reads[1], 1e-9, 1))
-    np.testing.assert_allclose(voted[0], expected[0] / expected[0].sum(), rtol=1e-6)
+    voted = vote(reads, np.array([3.0, 1.0]))
+    np.testing.assert_allclose(voted[0], [0.40625, 0.3125, 0.25, 0.03125])
     np.testing.assert_allclose(voted.sum(axis=-1), 1.0)
+
+
+def test_reads_that_dropped_a_character_do_not_shift_the_vote():
+    """``A0`` misses the leading ``B`` of ``BA0``: its characters sit one position early and must not vote."""
+    reads = np.stack([one_hot_read("A0", sure=0.99), one_hot_read("BA0"), one_hot_read("BA0", sure=0.6)])
+    np.testing.assert_array_equal(read_lengths(reads), [2, 3, 3])
+    assert decode(vote(reads, np.ones(3)), SMALL).text == "BA0"
+
+
+def test_length_support_is_weighted_and_ties_go_to_the_longer_read():
+    reads = np.stack([one_hot_read("A0"), one_hot_read("BA0")])
+    assert decode(vote(reads, np.array([0.9, 0.3])), SMALL).text == "A0"
+    assert decode(vote(reads, np.array([0.5, 0.5])), SMALL).text == "BA0"
 
 
 def test_vote_rejects_empty_input():
