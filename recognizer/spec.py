@@ -158,6 +158,7 @@ class TrainSpec(StrictModel):
         workers: Processes that render training windows.
         val_windows: Generated windows held back for validation.
         real_crops: Manifest of real plate crops scored after every epoch (validation only).
+        init_weights: Window-network weights a new run starts from (a further phase of training); None: random.
     """
 
     batch_size: int = Field(64, ge=1)
@@ -169,6 +170,7 @@ class TrainSpec(StrictModel):
     workers: int = Field(1, ge=1)
     val_windows: int = Field(2000, ge=1)
     real_crops: Path | None = Path("../shared/data/dev/openalpr_br_crops/manifest.csv")
+    init_weights: Path | None = None
 
 
 class RecognizerSpec(StrictModel):

@@ -205,6 +205,9 @@ def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Pa
         log.info("resuming after epoch %d from %s", state["epoch"], checkpoint)
     else:
         net = build_network(model, model.window_shape)
+        if spec.init_weights is not None:
+            net.load_weights(spec.init_weights)
+            log.info("starting from %s", spec.init_weights)
         trainer = training_model(net)
         schedule = keras.optimizers.schedules.CosineDecay(
             spec.learning_rate / 10, spec.epochs * spec.steps_per_epoch, warmup_target=spec.learning_rate,
@@ -221,7 +224,7 @@ def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Pa
             for _ in bar:
                 x, y = next(stream)
                 losses.append(float(trainer.train_on_batch(x, y)))
-                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", refresh=False)
         net = window_network(trainer, model)
         scores = validate(net, model, generated, spec.real_crops)
         state["seconds"] += time.monotonic() - started

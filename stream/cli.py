@@ -264,6 +264,8 @@ def _cmd_train(config: AppConfig, args: argparse.Namespace) -> int:
     from recognizer.train import train
 
     spec = config.train.model_copy(update={"epochs": args.epochs}) if args.epochs else config.train
+    if spec.init_weights is not None:
+        spec = spec.model_copy(update={"init_weights": resolve(spec.init_weights)})
     out = args.out or resolve(config.recognizer.weights)
     train(config.model, config.renderer, spec, args.run_dir, out)
     export_onnx(out, config.model, resolve(config.recognizer.onnx))
