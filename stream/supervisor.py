@@ -49,6 +49,7 @@ class _Child:
     process: subprocess.Popen | None = None
     started: float = 0.0
     failures: int = 0
+    restarts: int = 0
     restart_at: float | None = None
     done: bool = False
 
@@ -90,6 +91,7 @@ class Supervisor:
         if child.process is None:
             if child.restart_at is not None and now >= child.restart_at:
                 self._start(child)
+                child.restarts += 1
             return
         code = child.process.poll()
         if code is None:
@@ -123,16 +125,13 @@ class Supervisor:
         journal = Journal(self.journal_path)
         proxy = Proxy(publish.collect_endpoint, publish.endpoint, curve).start()
         replay = ReplayServer(publish.replay_endpoint, journal, None, curve).start()
-        restarts = 0
         try:
             for child in self.children:
                 self._start(child)
             while not self.stop_event.wait(0.2):
                 now = time.monotonic()
                 for child in self.children:
-                    pending = child.restart_at
                     self._check(child, now)
-                    restarts += pending is not None and child.restart_at is None
                 if all(c.done for c in self.children):
                     break
         finally:
@@ -143,5 +142,6 @@ class Supervisor:
             journal.close()
             if curve is not None:
                 curve.close()
+        restarts = sum(c.restarts for c in self.children)
         log.info("all cameras stopped (%d restarts)", restarts)
         return restarts

@@ -15,6 +15,7 @@ import yaml
 from conftest import ANPR, DEMO, ENV, ROOT, anpr, free_port
 from stream.config import DEMO_CONFIG
 from stream.journal import Journal
+from stream.supervisor import RESTART_MAX_S, restart_delay
 
 
 def demo_frames(folder: Path, first: int, count: int) -> Path:
@@ -164,3 +165,8 @@ def test_curve_lets_in_only_authorized_subscribers(tmp_path):
     assert [e for e in received["client"] if e["type"] == "plate"] == published
     assert received["intruder"] == [] and received["plain"] == []
     assert "key is not authorized" in run.stderr
+
+
+def test_restart_delay_doubles_up_to_a_cap():
+    assert [restart_delay(n, 0.5) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 4.0]
+    assert restart_delay(20, 0.5) == RESTART_MAX_S
