@@ -65,3 +65,52 @@ def centre_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ca = a[:, :2] + a[:, 2:] / 2
     cb = b[:, :2] + b[:, 2:] / 2
     return np.linalg.norm(ca[:, None, :] - cb[None, :, :], axis=-1)
+
+
+def clip_boxes(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Boxes cut to an image, leaving out those with nothing inside it.
+
+    Args:
+        boxes: ``(N, 4)`` boxes.
+        shape: ``(H, W)`` of the image.
+
+    Returns:
+        ``(M, 4)`` boxes inside ``[0, W] x [0, H]``, each with positive width and height.
+    """
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    x0 = np.clip(boxes[:, 0], 0, shape[1])
+    y0 = np.clip(boxes[:, 1], 0, shape[0])
+    x1 = np.clip(boxes[:, 0] + boxes[:, 2], 0, shape[1])
+    y1 = np.clip(boxes[:, 1] + boxes[:, 3], 0, shape[0])
+    keep = (x1 > x0) & (y1 > y0)
+    return np.column_stack([x0, y0, x1 - x0, y1 - y0])[keep]
+
+
+def merge_boxes(boxes: np.ndarray, gap: float = 0.0) -> np.ndarray:
+    """Replaces boxes that overlap, or lie closer than ``gap``, by their bounding box, until none do.
+
+    Args:
+        boxes: ``(N, 4)`` boxes.
+        gap: Largest distance, along both axes, between two boxes that are still merged.
+
+    Returns:
+        ``(M, 4)`` boxes, ``M <= N``, no two of them closer than ``gap``; their union covers the input's.
+    """
+    out = [row for row in np.asarray(boxes, np.float64).reshape(-1, 4)]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                a, b = out[i], out[j]
+                if (a[0] <= b[0] + b[2] + gap and b[0] <= a[0] + a[2] + gap
+                        and a[1] <= b[1] + b[3] + gap and b[1] <= a[1] + a[3] + gap):
+                    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+                    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+                    out[i] = np.array([x0, y0, x1 - x0, y1 - y0])
+                    del out[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return np.array(out, np.float64).reshape(-1, 4)

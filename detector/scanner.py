@@ -12,10 +12,10 @@ import numpy as np
 
 from detector.geometry import group_overlapping
 from detector.pyramid import Level, build_pyramid, pyramid_scales
+from detector.regions import block_pixels, level_blocks
 from detector.spec import ScanSpec
 
 log = logging.getLogger(__name__)
-
 
 
 class WindowScores(Protocol):
@@ -50,11 +50,13 @@ class StageTimes:
         pyramid: Building the pyramid.
         network: Scoring windows (fully convolutional levels and batched re-checks) and reading hits.
         merge: Merging hits into candidates.
+        motion: Finding the moving parts of the frame (0 where the whole frame is scanned).
     """
 
     pyramid: float
     network: float
     merge: float
+    motion: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -220,26 +222,38 @@ class Scanner:
             return np.zeros(0, int), np.zeros(0), np.zeros((0, 4)), np.zeros((0, 0, 0))
         return tuple(np.concatenate([f[i] for f in found]) for i in range(4))  # type: ignore[return-value]
 
-    def level_hits(self, level: Level) -> Hits:
-        """Scores every window of one level and keeps those above the presence threshold.
+    def level_hits(self, level: Level, regions: np.ndarray | None = None) -> Hits:
+        """Scores the windows of one level and keeps those above the presence threshold.
 
         Args:
             level: A pyramid level.
+            regions: ``(K, 4)`` frame rectangles ``[x, y, w, h]``, ``K >= 1``: score only the windows that touch
+                them (:mod:`detector.regions`), each exactly as a whole-level scan would. None: every window.
 
         Returns:
-            The level's hits in frame coordinates.
+            The level's hits in frame coordinates, in the order a whole-level scan lists them.
         """
         grid = window_grid(level.image.shape, self.window_shape, self.stride)
         rows, cols = grid.shape[:2]
-        if self.score_image is not None:
+        blocks = None if regions is None else level_blocks(regions, level.scale, level.image.shape, self.window_shape,
+                                                           self.stride)
+        if self.score_image is not None and blocks is None:
             scores = self.score_image(level.image)
             presence = scores.presence[:rows, :cols]
             i, j = np.nonzero(presence > self.spec.presence_threshold)
             flat = i * scores.presence.shape[1] + j
             corners, presence, boxes = grid[i, j], presence[i, j], scores.boxes[i, j]
             chars = scores.chars_at(flat)
+        elif self.score_image is not None:
+            i, j, presence, boxes, chars = self._block_hits(self.score_image, level.image, (rows, cols), blocks)
+            corners = grid[i, j]
         else:
             flat_grid = grid.reshape(-1, 2)
+            if blocks is not None:
+                chosen = np.zeros((rows, cols), bool)
+                for r0, c0, r1, c1 in blocks:
+                    chosen[r0:r1, c0:c1] = True
+                flat_grid = flat_grid[chosen.ravel()]
             keep, presence, boxes, chars = self._predict_hits(crop_windows(level.image, flat_grid, self.window_shape))
             corners = flat_grid[keep]
         if self.spec.refine and len(corners):
@@ -248,6 +262,47 @@ class Scanner:
         windows = np.column_stack([corners / level.scale, np.tile([ww / level.scale, wh / level.scale], (len(corners), 1))])
         windows = windows.reshape(-1, 4)
         return Hits(windows, plate_boxes(windows, boxes.reshape(-1, 4)), presence, chars)
+
+    def _block_hits(self, score_image: ScoreImage, image: np.ndarray, grid_shape: tuple[int, int],
+                    blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Scores stride-aligned crops of a level fully convolutionally and reads the hits among their windows.
+
+        Args:
+            score_image: The fully convolutional network.
+            image: ``(h, w)`` uint8 level image.
+            grid_shape: ``(rows, cols)`` of the level's window grid.
+            blocks: ``(M, 4)`` blocks ``[row0, col0, row1, col1]`` of grid cells, ``M >= 1``.
+
+        Returns:
+            Grid rows ``(K,)`` and columns ``(K,)`` of the hits in row-major order, their presence ``(K,)``,
+            boxes ``(K, 4)`` and characters ``(K, P, C)``.
+        """
+        presence = np.zeros(grid_shape)
+        boxes = np.zeros((*grid_shape, 4))
+        owner = np.full(grid_shape, -1)
+        scored: list[WindowScores] = []
+        crops = block_pixels(blocks, self.window_shape, self.stride)
+        for k, ((r0, c0, r1, c1), (y0, x0, y1, x1)) in enumerate(zip(blocks, crops)):
+            scores = score_image(image[y0:y1, x0:x1])
+            presence[r0:r1, c0:c1] = scores.presence[: r1 - r0, : c1 - c0]
+            boxes[r0:r1, c0:c1] = scores.boxes[: r1 - r0, : c1 - c0]
+            owner[r0:r1, c0:c1] = k
+            scored.append(scores)
+        i, j = np.nonzero(presence > self.spec.presence_threshold)
+        by = owner[i, j]
+        parts: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # block: (its hits among all (K,), their characters)
+        for k in np.unique(by):
+            r0, c0 = blocks[k, :2]
+            mine = by == k
+            parts[int(k)] = (mine, scored[k].chars_at((i[mine] - r0) * scored[k].presence.shape[1] + (j[mine] - c0)))
+        if parts:
+            first = next(iter(parts.values()))[1]
+            chars = np.empty((len(i), *first.shape[1:]), first.dtype)
+            for mine, part in parts.values():
+                chars[mine] = part
+        else:
+            chars = scored[0].chars_at(np.zeros(0, int))
+        return i, j, presence[i, j], boxes[i, j], chars
 
     def _refine(self, level: Level, corners: np.ndarray, presence: np.ndarray, boxes: np.ndarray,
                 chars: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -267,19 +322,25 @@ class Scanner:
         return (np.concatenate([corners, extra[keep]]), np.concatenate([presence, p]),
                 np.concatenate([boxes, b]), np.concatenate([chars, c]))
 
-    def scan(self, gray: np.ndarray) -> list[Candidate]:
-        """Finds the plates in a frame.
+    def scan(self, gray: np.ndarray, regions: np.ndarray | None = None) -> list[Candidate]:
+        """Finds the plates in a frame, or in parts of it.
 
         Args:
             gray: ``(H, W)`` uint8 frame.
+            regions: ``(K, 4)`` rectangles ``[x, y, w, h]`` in frame pixels: score only the windows, on each level,
+                that touch one of them. A plate inside a rectangle gets the candidate a whole-frame scan gives
+                it. ``K = 0``: nothing is scanned. None: the whole frame.
 
         Returns:
             Candidates, most confident first.
         """
+        if regions is not None and not len(regions):
+            self.timings = StageTimes(0.0, 0.0, 0.0)
+            return []
         started = time.monotonic()
         levels = build_pyramid(gray, self.scales, self.window_shape)
         pyramid_done = time.monotonic()
-        hits = [self.level_hits(level) for level in levels]
+        hits = [self.level_hits(level, regions) for level in levels]
         network_done = time.monotonic()
         candidates = merge_hits(Hits.concatenate(hits), self.spec) if hits else []
         self.timings = StageTimes(pyramid_done - started, network_done - pyramid_done, time.monotonic() - network_done)

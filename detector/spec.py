@@ -18,6 +18,13 @@ class ScanSpec(BaseModel):
         min_hits: Hits a candidate needs (overlapping windows that agree).
         batch_size: Windows per network call when crops are re-checked.
         refine: Re-check each candidate with batched crops on a finer grid around it.
+        full_scan_every: Scan the whole frame on every this many frames (the first included); on the others scan
+            only the windows touching moving areas and live tracks. 1: every frame whole, as without focusing.
+        motion_downscale: Frames are shrunk by this factor (area averaging) before looking for motion.
+        motion_threshold: Gray-level change of a shrunk pixel between consecutive frames that counts as motion.
+        motion_margin: Frame pixels added around each moving area before scanning it.
+        track_margin: Plate widths added on every side of a live track's last box before scanning it (how far its
+            plate may move in a frame).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -31,6 +38,11 @@ class ScanSpec(BaseModel):
     min_hits: int = Field(1, ge=1)
     batch_size: int = Field(64, ge=1)
     refine: bool = True
+    full_scan_every: int = Field(10, ge=1)
+    motion_downscale: int = Field(4, ge=1, le=16)
+    motion_threshold: int = Field(16, ge=1, le=255)
+    motion_margin: int = Field(16, ge=0)
+    track_margin: float = Field(0.5, ge=0)
 
     @model_validator(mode="after")
     def _widths_ordered(self) -> "ScanSpec":

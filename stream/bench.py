@@ -12,6 +12,7 @@ import numpy as np
 
 from detector.pyramid import build_pyramid
 from detector.scanner import crop_windows, window_grid
+from detector.schedule import FocusedScanner
 from recognizer.clip import make_clip
 from recognizer.engine import PlateNetwork
 from recognizer.outputs import STRIDE
@@ -30,8 +31,9 @@ class BenchResult:
         size: ``(width, height)``.
         frames: Frames processed.
         fps: Frames per second end to end (decode to track).
-        ms: Median milliseconds per frame of each stage: decode, pyramid, network, merge, track.
+        ms: Median milliseconds per frame of each stage: decode, motion, pyramid, network, merge, track.
         plates: Plate events the tracker produced.
+        texts: Their plate texts, in the order they ended.
     """
 
     clip: str
@@ -40,6 +42,7 @@ class BenchResult:
     fps: float
     ms: dict[str, float]
     plates: int
+    texts: tuple[str, ...] = ()
 
 
 def bench_clips(folder: Path, config: AppConfig) -> list[Path]:
@@ -56,12 +59,14 @@ def bench_clips(folder: Path, config: AppConfig) -> list[Path]:
 
 
 def run_clip(path: Path, config: AppConfig, network: PlateNetwork, max_frames: int) -> BenchResult:
-    """Processes a clip frame by frame, timing each stage."""
+    """Processes a clip frame by frame as the running system does (scans focused on motion and live tracks between
+    whole-frame scans, ``scan.full_scan_every``), timing each stage."""
     source = VideoSource(str(path))
-    scanner = build_scanner(config, network)
+    scanner = FocusedScanner(build_scanner(config, network), config.scan)
     tracker = Tracker(config.track, config.model, config.renderer.formats)
-    stages: dict[str, list[float]] = {k: [] for k in ("decode", "pyramid", "network", "merge", "track")}
-    plates, frames, size = 0, 0, (0, 0)
+    stages: dict[str, list[float]] = {k: [] for k in ("decode", "motion", "pyramid", "network", "merge", "track")}
+    texts: list[str] = []
+    frames, size = 0, (0, 0)
     started = time.monotonic()
     try:
         while frames < max_frames:
@@ -71,11 +76,13 @@ def run_clip(path: Path, config: AppConfig, network: PlateNetwork, max_frames: i
                 break
             gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
             t1 = time.monotonic()
-            candidates = scanner.scan(gray)
+            candidates = scanner.scan(gray, tracker.live_boxes)
             t2 = time.monotonic()
-            plates += len(tracker.update(to_reads(candidates, config, frames, frames / source.info.fps), frames / source.info.fps))
+            now_s = frames / source.info.fps
+            texts += [t.reading.text for t in tracker.update(to_reads(candidates, config, frames, now_s), now_s)]
             t3 = time.monotonic()
             stages["decode"].append(t1 - t0)
+            stages["motion"].append(scanner.timings.motion)
             stages["pyramid"].append(scanner.timings.pyramid)
             stages["network"].append(scanner.timings.network)
             stages["merge"].append(scanner.timings.merge)
@@ -85,9 +92,9 @@ def run_clip(path: Path, config: AppConfig, network: PlateNetwork, max_frames: i
     finally:
         source.close()
     elapsed = time.monotonic() - started
-    plates += len(tracker.flush())
+    texts += [t.reading.text for t in tracker.flush()]
     return BenchResult(path.name, size, frames, frames / elapsed if elapsed > 0 else 0.0,
-                       {k: float(np.median(v)) * 1000 if v else 0.0 for k, v in stages.items()}, plates)
+                       {k: float(np.median(v)) * 1000 if v else 0.0 for k, v in stages.items()}, len(texts), tuple(texts))
 
 
 def dense_vs_batched(gray: np.ndarray, config: AppConfig, network: PlateNetwork) -> tuple[float, float]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from detector.schedule import FocusedScanner
 from detector.scanner import Candidate, Scanner
 from recognizer.decode import decode
 from recognizer.engine import PlateNetwork, load_keras_network, load_onnx_network
@@ -23,6 +24,7 @@ from stream.events import PlateEvent, PlateRead, iso_utc
 from stream.journal import Journal
 from stream.publisher import Publisher
 from stream.replay import ReplayServer
+from stream.sources import classify
 from stream.security import load_curve
 from stream.snapshots import SnapshotStore, crop
 from stream.tracker import FinishedTrack, Tracker
@@ -137,7 +139,10 @@ class StreamRunner:
     def __init__(self, config: AppConfig, options: RunOptions, network: PlateNetwork) -> None:
         self.config = config
         self.options = options
-        self.scanner = build_scanner(config, network)
+        scan = config.scan
+        if classify(options.source) in {"image", "folder"}:  # unrelated photos: no motion between them to follow
+            scan = scan.model_copy(update={"full_scan_every": 1})
+        self.scanner = FocusedScanner(build_scanner(config, network), scan)
         self.tracker = Tracker(config.track, config.model, config.renderer.formats)
         self.camera = options.camera or config.source.camera
         self.stop_event = threading.Event()
@@ -201,7 +206,8 @@ class StreamRunner:
                 if frame is None:
                     continue
                 gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
-                reads = to_reads(self.scanner.scan(gray), self.config, frame.index, frame.time_s)
+                reads = to_reads(self.scanner.scan(gray, self.tracker.live_boxes), self.config, frame.index,
+                                 frame.time_s)
                 if self.snapshots is not None:
                     reads = [replace(r, plate_crop=crop(frame.image, r.box, 0.15, 0.4),
                                      vehicle_crop=crop(frame.image, r.box, 1.5, 4.0)) for r in reads]

@@ -1,0 +1,122 @@
+"""Which windows of a pyramid level to score when only parts of the frame are scanned, and the crops that do it.
+
+A level's windows form a grid (:func:`detector.scanner.window_grid`): cell ``(i, j)`` is the window whose top-left
+corner is ``(stride[1] * j, stride[0] * i)`` in level pixels. A frame rectangle selects every window that touches
+it, so a plate lying anywhere inside the rectangle is seen by every window that holds any of it, as in a full scan.
+The selected cells are grouped into blocks, rectangles of cells; a block's crop of the level image starts on a
+multiple of the stride, so the network run fully convolutionally over the crop scores its windows exactly as it
+does over the whole level.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+WHOLE_LEVEL_SHARE = 0.75
+"""Blocks whose crops would cover more than this share of a level's pixels give way to the whole level."""
+
+
+def touched_blocks(regions: np.ndarray, scale: float, grid_shape: tuple[int, int], window_shape: tuple[int, int],
+                   stride: tuple[int, int]) -> np.ndarray:
+    """The cells of the windows that touch each frame rectangle, one block per rectangle.
+
+    A rectangle that touches no window (too small, or in the strip a whole window cannot reach at the level's
+    right or bottom edge) gets the nearest one, so every rectangle is scanned by at least one window.
+
+    Args:
+        regions: ``(K, 4)`` rectangles ``[x, y, w, h]`` in frame pixels.
+        scale: Level pixels per frame pixel.
+        grid_shape: ``(rows, cols)`` of the level's window grid.
+        window_shape: ``(height, width)`` of a window.
+        stride: ``(rows, columns)`` step between windows.
+
+    Returns:
+        ``(K, 4)`` int blocks ``[row0, col0, row1, col1]`` (end exclusive), inside the grid.
+    """
+    regions = np.asarray(regions, np.float64).reshape(-1, 4)
+    rows, cols = grid_shape
+    (wh, ww), (sy, sx) = window_shape, stride
+    x0, y0 = regions[:, 0] * scale, regions[:, 1] * scale
+    x1, y1 = (regions[:, 0] + regions[:, 2]) * scale, (regions[:, 1] + regions[:, 3]) * scale
+    # Window j spans [sx * j, sx * j + ww): it touches [x0, x1) when sx * j < x1 and sx * j + ww > x0.
+    col0 = np.floor((x0 - ww) / sx).astype(int) + 1
+    col1 = np.ceil(x1 / sx).astype(int)
+    row0 = np.floor((y0 - wh) / sy).astype(int) + 1
+    row1 = np.ceil(y1 / sy).astype(int)
+    col0, row0 = np.clip(col0, 0, cols - 1), np.clip(row0, 0, rows - 1)
+    col1, row1 = np.clip(col1, col0 + 1, cols), np.clip(row1, row0 + 1, rows)
+    return np.column_stack([row0, col0, row1, col1]).astype(int)
+
+
+def block_pixels(blocks: np.ndarray, window_shape: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
+    """The level pixels each block's windows cover.
+
+    Args:
+        blocks: ``(K, 4)`` blocks ``[row0, col0, row1, col1]``.
+        window_shape: ``(height, width)`` of a window.
+        stride: ``(rows, columns)`` step between windows.
+
+    Returns:
+        ``(K, 4)`` int crops ``[y0, x0, y1, x1]`` (end exclusive); ``y0`` and ``x0`` are multiples of the stride.
+    """
+    blocks = np.asarray(blocks, int).reshape(-1, 4)
+    (wh, ww), (sy, sx) = window_shape, stride
+    return np.column_stack([blocks[:, 0] * sy, blocks[:, 1] * sx, (blocks[:, 2] - 1) * sy + wh,
+                            (blocks[:, 3] - 1) * sx + ww])
+
+
+def _area(block: np.ndarray, window_shape: tuple[int, int], stride: tuple[int, int]) -> int:
+    y0, x0, y1, x1 = block_pixels(block, window_shape, stride)[0]
+    return int((y1 - y0) * (x1 - x0))
+
+
+def merge_blocks(blocks: np.ndarray, window_shape: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
+    """Joins blocks into their bounding block wherever its crop is no larger than their two crops together
+    (overlapping blocks, and close ones whose window margins would be scored twice), until none can be joined.
+
+    Args:
+        blocks: ``(K, 4)`` blocks ``[row0, col0, row1, col1]``.
+        window_shape: ``(height, width)`` of a window.
+        stride: ``(rows, columns)`` step between windows.
+
+    Returns:
+        ``(M, 4)`` blocks, ``M <= K``, covering every cell of the input.
+    """
+    out = [b for b in np.asarray(blocks, int).reshape(-1, 4)]
+    joined = True
+    while joined:
+        joined = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                a, b = out[i], out[j]
+                both = np.array([min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])])
+                if _area(both, window_shape, stride) <= _area(a, window_shape, stride) + _area(b, window_shape, stride):
+                    out[i] = both
+                    del out[j]
+                    joined = True
+                    break
+            if joined:
+                break
+    return np.array(out, int).reshape(-1, 4)
+
+
+def level_blocks(regions: np.ndarray, scale: float, level_shape: tuple[int, int], window_shape: tuple[int, int],
+                 stride: tuple[int, int]) -> np.ndarray | None:
+    """The blocks to score on one level for some frame rectangles.
+
+    Args:
+        regions: ``(K, 4)`` rectangles ``[x, y, w, h]`` in frame pixels, ``K >= 1``.
+        scale: Level pixels per frame pixel.
+        level_shape: ``(h, w)`` of the level image, at least one window.
+        window_shape: ``(height, width)`` of a window.
+        stride: ``(rows, columns)`` step between windows.
+
+    Returns:
+        ``(M, 4)`` blocks ``[row0, col0, row1, col1]``, or None where their crops would cover more than
+        :data:`WHOLE_LEVEL_SHARE` of the level (score the whole level instead).
+    """
+    grid_shape = ((level_shape[0] - window_shape[0]) // stride[0] + 1, (level_shape[1] - window_shape[1]) // stride[1] + 1)
+    blocks = merge_blocks(touched_blocks(regions, scale, grid_shape, window_shape, stride), window_shape, stride)
+    crops = block_pixels(blocks, window_shape, stride)
+    covered = int(((crops[:, 2] - crops[:, 0]) * (crops[:, 3] - crops[:, 1])).sum())
+    return None if covered > WHOLE_LEVEL_SHARE * level_shape[0] * level_shape[1] else blocks
