@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 
@@ -86,6 +88,33 @@ def clip_boxes(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.column_stack([x0, y0, x1 - x0, y1 - y0])[keep]
 
 
+def join_pairs(items: list[np.ndarray], join: Callable[[np.ndarray, np.ndarray], np.ndarray | None]) -> list[np.ndarray]:
+    """Replaces two items by what ``join`` makes of them, as long as it joins some pair.
+
+    Args:
+        items: Rows, e.g. boxes.
+        join: The joined row of two rows, or None when they stay apart.
+
+    Returns:
+        The rows no pair of which ``join`` joins.
+    """
+    out = list(items)
+    joined = True
+    while joined:
+        joined = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                both = join(out[i], out[j])
+                if both is not None:
+                    out[i] = both
+                    del out[j]
+                    joined = True
+                    break
+            if joined:
+                break
+    return out
+
+
 def merge_boxes(boxes: np.ndarray, gap: float = 0.0) -> np.ndarray:
     """Replaces boxes that overlap, or lie closer than ``gap``, by their bounding box, until none do.
 
@@ -96,21 +125,14 @@ def merge_boxes(boxes: np.ndarray, gap: float = 0.0) -> np.ndarray:
     Returns:
         ``(M, 4)`` boxes, ``M <= N``, no two of them closer than ``gap``; their union covers the input's.
     """
-    out = [row for row in np.asarray(boxes, np.float64).reshape(-1, 4)]
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(out)):
-            for j in range(i + 1, len(out)):
-                a, b = out[i], out[j]
-                if (a[0] <= b[0] + b[2] + gap and b[0] <= a[0] + a[2] + gap
-                        and a[1] <= b[1] + b[3] + gap and b[1] <= a[1] + a[3] + gap):
-                    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
-                    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
-                    out[i] = np.array([x0, y0, x1 - x0, y1 - y0])
-                    del out[j]
-                    merged = True
-                    break
-            if merged:
-                break
-    return np.array(out, np.float64).reshape(-1, 4)
+
+    def bounding(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+        if not (a[0] <= b[0] + b[2] + gap and b[0] <= a[0] + a[2] + gap
+                and a[1] <= b[1] + b[3] + gap and b[1] <= a[1] + a[3] + gap):
+            return None
+        x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+        x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+        return np.array([x0, y0, x1 - x0, y1 - y0])
+
+    rows = join_pairs(list(np.asarray(boxes, np.float64).reshape(-1, 4)), bounding)
+    return np.array(rows, np.float64).reshape(-1, 4)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from detector.geometry import join_pairs
+
 WHOLE_LEVEL_SHARE = 0.75
 """Blocks whose crops would cover more than this share of a level's pixels give way to the whole level."""
 
@@ -82,22 +84,13 @@ def merge_blocks(blocks: np.ndarray, window_shape: tuple[int, int], stride: tupl
     Returns:
         ``(M, 4)`` blocks, ``M <= K``, covering every cell of the input.
     """
-    out = [b for b in np.asarray(blocks, int).reshape(-1, 4)]
-    joined = True
-    while joined:
-        joined = False
-        for i in range(len(out)):
-            for j in range(i + 1, len(out)):
-                a, b = out[i], out[j]
-                both = np.array([min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])])
-                if _area(both, window_shape, stride) <= _area(a, window_shape, stride) + _area(b, window_shape, stride):
-                    out[i] = both
-                    del out[j]
-                    joined = True
-                    break
-            if joined:
-                break
-    return np.array(out, int).reshape(-1, 4)
+
+    def bounding(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+        both = np.array([min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])])
+        fits = _area(both, window_shape, stride) <= _area(a, window_shape, stride) + _area(b, window_shape, stride)
+        return both if fits else None
+
+    return np.array(join_pairs(list(np.asarray(blocks, int).reshape(-1, 4)), bounding), int).reshape(-1, 4)
 
 
 def level_blocks(regions: np.ndarray, scale: float, level_shape: tuple[int, int], window_shape: tuple[int, int],
