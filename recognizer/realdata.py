@@ -61,7 +61,7 @@ def load_manifest(manifest: Path) -> list[LabelledPlate]:
     return rows
 
 
-def crop_windows(gray: np.ndarray, model: ModelSpec, plate_share: float = 0.85) -> np.ndarray:
+def plate_in_windows(gray: np.ndarray, model: ModelSpec, plate_share: float = 0.85) -> np.ndarray:
     """Places a plate crop in windows at each of ``CROP_PLATE_WIDTHS``.
 
     Args:
@@ -86,7 +86,7 @@ def crop_windows(gray: np.ndarray, model: ModelSpec, plate_share: float = 0.85) 
 
 
 def read_crop(network: PlateNetwork, gray: np.ndarray, model: ModelSpec) -> str:
-    """Reads a plate crop with the reader alone: the windows of :func:`crop_windows` vote, weighted by presence.
+    """Reads a plate crop with the reader alone: the windows of :func:`plate_in_windows` vote, weighted by presence.
 
     Args:
         network: The plate network.
@@ -115,7 +115,7 @@ def read_crops(network: PlateNetwork, grays: list[np.ndarray], model: ModelSpec,
         return []
     per_crop = len(CROP_PLATE_WIDTHS)
     step = batch_size - batch_size % per_crop
-    windows = np.concatenate([crop_windows(g, model) for g in grays])
+    windows = np.concatenate([plate_in_windows(g, model) for g in grays])
     texts = []
     for start in range(0, len(windows), step):
         scores = network.predict_windows(windows[start : start + step])

@@ -288,12 +288,15 @@ def _cmd_bench(config: AppConfig, args: argparse.Namespace) -> int:
 
     network = load_network(config)
     clips = args.clips or [DEMO_CLIP, *bench_clips(args.clip_dir, config)]
-    print(f"{'clip':18} {'size':>10} {'frames':>6} {'fps':>6}  median ms: decode pyramid network merge track  plates")
+    print(f"{'clip':18} {'size':>10} {'frames':>6} {'fps':>6}  median ms: decode motion pyramid network merge track  "
+          f"plates")
     for clip in clips:
         r = run_clip(clip, config, network, args.frames)
         ms = r.ms
         print(f"{r.clip:18} {r.size[0]:>4}x{r.size[1]:<5} {r.frames:>6} {r.fps:6.2f}  {ms['decode']:17.1f} "
-              f"{ms['pyramid']:7.1f} {ms['network']:7.1f} {ms['merge']:5.1f} {ms['track']:5.1f}  {r.plates:6d}")
+              f"{ms['motion']:6.1f} {ms['pyramid']:7.1f} {ms['network']:7.1f} {ms['merge']:5.1f} {ms['track']:5.1f}  "
+              f"{r.plates:6d}")
+    print(f"peak memory while processing the clips {peak_memory_mb():.0f} MB")
     capture = cv2.VideoCapture(str(clips[-1]))
     ok, frame = capture.read()
     capture.release()
@@ -301,7 +304,7 @@ def _cmd_bench(config: AppConfig, args: argparse.Namespace) -> int:
         dense, batched = dense_vs_batched(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), config, network)
         print(f"one pyramid level of {clips[-1].name}: fully convolutional {dense * 1000:.0f} ms, "
               f"batched crops {batched * 1000:.0f} ms, ratio {batched / dense:.1f}x")
-    print(f"peak memory {peak_memory_mb():.0f} MB")
+    print(f"peak memory after the batched-crop comparison {peak_memory_mb():.0f} MB")
     return 0
 
 
