@@ -113,3 +113,26 @@ def level_blocks(regions: np.ndarray, scale: float, level_shape: tuple[int, int]
     crops = block_pixels(blocks, window_shape, stride)
     covered = int(((crops[:, 2] - crops[:, 0]) * (crops[:, 3] - crops[:, 1])).sum())
     return None if covered > WHOLE_LEVEL_SHARE * level_shape[0] * level_shape[1] else blocks
+
+
+def band_blocks(grid_shape: tuple[int, int], window_shape: tuple[int, int], stride: tuple[int, int],
+                max_pixels: int) -> np.ndarray:
+    """Splits a level's whole grid into bands of rows whose crops hold at most ``max_pixels`` level pixels (at
+    least one row of windows each), so that scoring a large level never needs the memory of all of it at once.
+
+    Args:
+        grid_shape: ``(rows, cols)`` of the level's window grid.
+        window_shape: ``(height, width)`` of a window.
+        stride: ``(rows, columns)`` step between windows.
+        max_pixels: Most level pixels in one band's crop.
+
+    Returns:
+        ``(M, 4)`` blocks ``[row0, 0, row1, cols]`` covering the grid, top to bottom.
+    """
+    rows, cols = grid_shape
+    (wh, ww), (sy, sx) = window_shape, stride
+    width = (cols - 1) * sx + ww
+    per_band = max(1, (max_pixels // width - wh) // sy + 1)
+    starts = np.arange(0, rows, per_band)
+    return np.column_stack([starts, np.zeros_like(starts), np.minimum(starts + per_band, rows),
+                            np.full_like(starts, cols)]).astype(int)

@@ -12,7 +12,7 @@ import numpy as np
 
 from detector.geometry import group_overlapping
 from detector.pyramid import Level, build_pyramid, pyramid_scales
-from detector.regions import block_pixels, level_blocks
+from detector.regions import band_blocks, block_pixels, level_blocks
 from detector.spec import ScanSpec
 
 log = logging.getLogger(__name__)
@@ -237,6 +237,8 @@ class Scanner:
         rows, cols = grid.shape[:2]
         blocks = None if regions is None else level_blocks(regions, level.scale, level.image.shape, self.window_shape,
                                                            self.stride)
+        if blocks is None and level.image.size > self.spec.max_level_pixels:
+            blocks = band_blocks((rows, cols), self.window_shape, self.stride, self.spec.max_level_pixels)
         if self.score_image is not None and blocks is None:
             scores = self.score_image(level.image)
             presence = scores.presence[:rows, :cols]

@@ -25,6 +25,8 @@ class ScanSpec(BaseModel):
         motion_margin: Frame pixels added around each moving area before scanning it.
         track_margin: Plate widths added on every side of a live track's last box before scanning it (how far its
             plate may move in a frame).
+        max_level_pixels: A pyramid level larger than this is scored in bands of rows of at most this many
+            pixels, with the same scores, so that its memory stays bounded.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -43,6 +45,7 @@ class ScanSpec(BaseModel):
     motion_threshold: int = Field(16, ge=1, le=255)
     motion_margin: int = Field(16, ge=0)
     track_margin: float = Field(0.5, ge=0)
+    max_level_pixels: int = Field(300_000, ge=128 * 64)
 
     @model_validator(mode="after")
     def _widths_ordered(self) -> "ScanSpec":

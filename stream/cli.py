@@ -94,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("clips", nargs="*", type=Path, help="videos (default: the demo clip and generated 720p/1080p clips)")
     bench.add_argument("--frames", type=int, default=100, help="frames per clip")
     bench.add_argument("--clip-dir", type=Path, default=Path("runs/bench"), help="where generated clips are kept")
+    bench.add_argument("--whole", action="store_true",
+                       help="also run each clip scanning every frame whole (scan.full_scan_every: 1), for comparison")
 
     demo = sub.add_parser("demo", parents=[common], help="regenerate the built-in demo clip")
     demo.add_argument("--out", type=Path, default=DEMO_CLIP)
@@ -288,14 +290,16 @@ def _cmd_bench(config: AppConfig, args: argparse.Namespace) -> int:
 
     network = load_network(config)
     clips = args.clips or [DEMO_CLIP, *bench_clips(args.clip_dir, config)]
-    print(f"{'clip':18} {'size':>10} {'frames':>6} {'fps':>6}  median ms: decode motion pyramid network merge track  "
-          f"plates")
+    print(f"{'clip':26} {'size':>10} {'frames':>6} {'fps':>6}  median ms: decode motion pyramid network merge track  "
+          f"plates  texts")
+    whole = config.model_copy(update={"scan": config.scan.model_copy(update={"full_scan_every": 1})})
     for clip in clips:
-        r = run_clip(clip, config, network, args.frames)
-        ms = r.ms
-        print(f"{r.clip:18} {r.size[0]:>4}x{r.size[1]:<5} {r.frames:>6} {r.fps:6.2f}  {ms['decode']:17.1f} "
-              f"{ms['motion']:6.1f} {ms['pyramid']:7.1f} {ms['network']:7.1f} {ms['merge']:5.1f} {ms['track']:5.1f}  "
-              f"{r.plates:6d}")
+        for label, run_config in [("", config), (" (whole)", whole)][: 2 if args.whole else 1]:
+            r = run_clip(clip, run_config, network, args.frames)
+            ms = r.ms
+            print(f"{r.clip + label:26} {r.size[0]:>4}x{r.size[1]:<5} {r.frames:>6} {r.fps:6.2f}  {ms['decode']:17.1f} "
+                  f"{ms['motion']:6.1f} {ms['pyramid']:7.1f} {ms['network']:7.1f} {ms['merge']:5.1f} "
+                  f"{ms['track']:5.1f}  {r.plates:6d} {' '.join(r.texts)}", flush=True)
     print(f"peak memory while processing the clips {peak_memory_mb():.0f} MB")
     capture = cv2.VideoCapture(str(clips[-1]))
     ok, frame = capture.read()

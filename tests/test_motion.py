@@ -15,6 +15,7 @@ from detector.geometry import clip_boxes, merge_boxes
 from detector.motion import MotionDetector, moving_regions
 from detector.regions import (
     WHOLE_LEVEL_SHARE,
+    band_blocks,
     block_pixels,
     level_blocks,
     merge_blocks,
@@ -26,7 +27,7 @@ from detector.spec import ScanSpec
 
 WINDOW = (64, 128)
 STRIDE = (16, 8)
-SPEC = ScanSpec(min_plate_width=80, max_plate_width=100, presence_threshold=0.5, refine=True)
+SPEC = ScanSpec(min_plate_width=80, max_plate_width=100, presence_threshold=0.5, refine=True, max_level_pixels=10**7)
 
 
 @dataclass
@@ -201,6 +202,21 @@ def test_region_scan_scores_only_crops_and_nothing_for_no_region():
     assert net.pixels < 0.5 * full_pixels
     net.shapes.clear()
     assert scanner.scan(frame, np.zeros((0, 4))) == [] and net.shapes == []
+
+
+def test_large_levels_are_scored_in_bands_with_the_same_candidates():
+    frame = frame_with_plates((100, 100), (403, 341), (30, 400))
+    whole, _ = dense_scanner()
+    banded, net = dense_scanner(SPEC.model_copy(update={"max_level_pixels": 100_000}))
+    expected, found = whole.scan(frame), banded.scan(frame)
+    assert len(expected) == 3 and len(found) == 3
+    for a, b in zip(found, expected):
+        assert_same(a, b)
+    assert max(h * w for h, w in net.shapes) <= 100_000 and len(net.shapes) > 3 * len(whole.scales)
+    bands = band_blocks((20, 30), WINDOW, STRIDE, 40_000)  # crops 360 px wide, at most 111 high: 3 rows of windows
+    np.testing.assert_array_equal(bands[:, 0], [0, 3, 6, 9, 12, 15, 18])
+    np.testing.assert_array_equal(bands[:, 2], [3, 6, 9, 12, 15, 18, 20])
+    assert (bands[:, 1] == 0).all() and (bands[:, 3] == 30).all()
 
 
 # The schedule
