@@ -320,8 +320,9 @@ def _cmd_demo(config: AppConfig, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "proxy": _cmd_proxy, "keys": _cmd_keys, "read": _cmd_read, "eval": _cmd_eval, "subscribe": _cmd_subscribe, "events": _cmd_events,
-            "train": _cmd_train, "export": _cmd_export, "bench": _cmd_bench, "demo": _cmd_demo}
+COMMANDS = {"run": _cmd_run, "proxy": _cmd_proxy, "keys": _cmd_keys, "read": _cmd_read, "eval": _cmd_eval,
+            "subscribe": _cmd_subscribe, "events": _cmd_events, "train": _cmd_train, "export": _cmd_export,
+            "bench": _cmd_bench, "demo": _cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -90,8 +90,8 @@ cameras:
     assert {e["camera"] for e in stored} == {"live", "stills"}
     assert any(e["camera"] == "live" and e["epoch"] == live_epochs[1] for e in stored), "no plate after the restart"
     received = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    key = lambda e: (e["camera"], e["epoch"], e["seq"])  # noqa: E731
-    assert sorted(map(key, received)) == sorted(map(key, stored)), err[-2000:]  # every event, exactly once
+    ids = sorted((e["camera"], e["epoch"], e["seq"]) for e in received)
+    assert ids == sorted((e["camera"], e["epoch"], e["seq"]) for e in stored), err[-2000:]  # every event, exactly once
     for camera in ("live", "stills"):
         order = [(live_epochs + still_epochs).index(e["epoch"]) * 10**6 + e["seq"] for e in received if e["camera"] == camera]
         assert order == sorted(order)
