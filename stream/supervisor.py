@@ -3,7 +3,9 @@ proxy endpoint, with one replay server over their shared journal."""
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import signal
 import subprocess
 import sys
 import threading
@@ -36,6 +38,12 @@ def camera_command(config_path: Path, camera: CameraSpec, collect_endpoint: str,
     if print_json:
         command.append("--json")
     return command
+
+
+def _end_with_parent() -> None:
+    """In a camera process before it runs: SIGTERM (finish open tracks, exit) when the supervisor dies, even by
+    SIGKILL (Linux ``prctl(PR_SET_PDEATHSIG)``)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 
 
 def restart_delay(failures: int, initial_s: float) -> float:
@@ -81,7 +89,7 @@ class Supervisor:
         publish = self.config.publish
         command = camera_command(self.config_path, child.camera, publish.collect_endpoint, self.journal_path,
                                  self.print_json)
-        child.process = subprocess.Popen(command)
+        child.process = subprocess.Popen(command, preexec_fn=_end_with_parent)  # noqa: PLW1509 - prctl only
         child.started, child.restart_at = time.monotonic(), None
         log.info("camera %s started, pid %d", child.camera.name, child.process.pid)
 

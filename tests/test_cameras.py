@@ -45,6 +45,15 @@ def started_pids(log: Path, camera: str) -> list[int]:
     return [int(pid) for pid in re.findall(rf"camera {camera} started, pid (\d+)", log.read_text())]
 
 
+def live_epochs_with_events(db: Path) -> set[str]:
+    """The epochs of camera ``live`` that have journaled a plate so far (read while the cameras write)."""
+    journal = Journal(db)
+    try:
+        return {e.epoch for e in journal.query(camera="live")}
+    finally:
+        journal.close()
+
+
 def test_supervisor_runs_every_camera_and_restarts_a_killed_one(rtsp_server, tmp_path):
     endpoint, replay, collect = (f"tcp://127.0.0.1:{free_port()}" for _ in range(3))
     stills = demo_frames(tmp_path / "stills", 24, 6)
@@ -65,21 +74,24 @@ cameras:
                                       stdout=subprocess.DEVNULL, stderr=log_file, text=True)
     try:
         first = wait_for(lambda: started_pids(log, "live"), 60, "the live camera to start")[0]
-        wait_for(lambda: "camera stills finished" in log.read_text(), 120, "the stills camera to finish")
-        wait_for(lambda: "plate " in log.read_text(), 120, "a plate from the live camera")
+        wait_for(lambda: "camera stills finished" in log.read_text(), 180, "the stills camera to finish")
+        wait_for(lambda: live_epochs_with_events(tmp_path / "events.db"), 180, "a plate from the live camera")
         os.kill(first, signal.SIGKILL)
         pids = wait_for(lambda: started_pids(log, "live")[1:], 60, "the killed camera to be restarted")
         assert pids[0] != first and "camera live exited with status -9" in log.read_text()
-        time.sleep(20)  # the restarted camera reads plates again
+        wait_for(lambda: len(live_epochs_with_events(tmp_path / "events.db")) == 2, 180,
+                 "a plate from the restarted camera")
         supervisor.send_signal(signal.SIGTERM)
         supervisor.wait(timeout=60)
     finally:
         if supervisor.poll() is None:
-            supervisor.kill()
+            supervisor.kill()  # its camera processes end with it
+            supervisor.wait()
         time.sleep(2)
         subscriber.terminate()
         out, err = subscriber.communicate(timeout=30)
     assert supervisor.returncode == 0, log.read_text()[-3000:]
+    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in [first, *pids]), 30, "the cameras to end")
     journal = Journal(tmp_path / "events.db")
     try:
         live_epochs, still_epochs = journal.epochs("live"), journal.epochs("stills")
