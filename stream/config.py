@@ -165,7 +165,7 @@ class AppConfig(StrictModel):
                 raise ValueError(f"cameras: name {name!r} is used twice")
         for index, camera in enumerate(self.cameras):
             try:
-                ScanSpec.model_validate({**self.scan.model_dump(), **camera.scan})
+                self.camera_scan(camera)
             except ValidationError as error:
                 raise ValueError(f"cameras.{index}.scan.{_describe(error)}") from None
         return self
@@ -174,10 +174,18 @@ class AppConfig(StrictModel):
         """The listed camera of that name, if any."""
         return next((c for c in self.cameras if c.name == name), None)
 
+    def camera_scan(self, camera: CameraSpec) -> ScanSpec:
+        """The ``scan`` section with a listed camera's own settings over it, validated.
+
+        Raises:
+            ValidationError: If the merged settings are invalid.
+        """
+        return ScanSpec.model_validate({**self.scan.model_dump(), **camera.scan})
+
     def for_camera(self, camera: CameraSpec) -> "AppConfig":
         """This config as one listed camera's process sees it: its name and its scan settings."""
-        scan = ScanSpec.model_validate({**self.scan.model_dump(), **camera.scan})
-        return self.model_copy(update={"scan": scan, "source": self.source.model_copy(update={"camera": camera.name})})
+        source = self.source.model_copy(update={"camera": camera.name})
+        return self.model_copy(update={"scan": self.camera_scan(camera), "source": source})
 
 
 def _describe(error: ValidationError) -> str:

@@ -180,7 +180,7 @@ class StreamRunner:
         curve = load_curve(publish.curve)
         upstream = self.options.upstream or publish.upstream
         if upstream:
-            publisher = Publisher(upstream, connect=True, curve=curve)
+            publisher = Publisher(upstream, connect_to_proxy=True, curve=curve)
         else:
             publisher = Publisher(self.options.publish or publish.endpoint, curve=curve)
         replay = None

@@ -8,7 +8,7 @@ import threading
 
 import zmq
 
-from stream.security import Curve
+from stream.security import Curve, bind
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +35,7 @@ class Proxy:
             for socket, address in ((self.xsub, collect_endpoint), (self.xpub, endpoint)):
                 socket.setsockopt(zmq.SNDHWM, 100_000)
                 socket.setsockopt(zmq.RCVHWM, 100_000)
-                if curve is not None:
-                    curve.server(socket)
-                socket.bind(address)
+                bind(socket, address, curve)
         except zmq.ZMQError:
             self.xsub.close(linger=0)
             self.xpub.close(linger=0)

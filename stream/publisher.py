@@ -11,7 +11,7 @@ import time
 
 import zmq
 
-from stream.security import Curve
+from stream.security import Curve, bind, connect
 
 log = logging.getLogger(__name__)
 
@@ -22,26 +22,19 @@ class Publisher:
     """A PUB socket, bound, or connected to a proxy's XSUB endpoint.
 
     Args:
-        endpoint: Endpoint to bind, e.g. ``tcp://127.0.0.1:5556``, or with ``connect`` to connect to.
-        connect: Connect to ``endpoint`` (a proxy) instead of binding it.
+        endpoint: Endpoint to bind, e.g. ``tcp://127.0.0.1:5556``, or with ``connect_to_proxy`` to connect to.
+        connect_to_proxy: Connect to ``endpoint`` (a proxy) instead of binding it.
         curve: CURVE keys (None: plain TCP).
 
     Raises:
         zmq.ZMQError: If the endpoint cannot be bound.
     """
 
-    def __init__(self, endpoint: str, connect: bool = False, curve: Curve | None = None) -> None:
+    def __init__(self, endpoint: str, connect_to_proxy: bool = False, curve: Curve | None = None) -> None:
         self.endpoint = endpoint
         self.socket = zmq.Context.instance().socket(zmq.PUB)
         self.socket.setsockopt(zmq.SNDHWM, 100_000)
-        if connect:
-            if curve is not None:
-                curve.client(self.socket)
-            self.socket.connect(endpoint)
-        else:
-            if curve is not None:
-                curve.server(self.socket)
-            self.socket.bind(endpoint)
+        (connect if connect_to_proxy else bind)(self.socket, endpoint, curve)
         self._seq = dict.fromkeys(TOPICS, 0)
         self._last_send = time.monotonic()
 

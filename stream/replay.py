@@ -16,7 +16,7 @@ import threading
 import zmq
 
 from stream.journal import Journal
-from stream.security import Curve
+from stream.security import Curve, bind
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,7 @@ class ReplayServer:
         self.epoch = epoch
         self.stop_event = threading.Event()
         self.socket = zmq.Context.instance().socket(zmq.REP)
-        if curve is not None:
-            curve.server(self.socket)
-        self.socket.bind(endpoint)
+        bind(self.socket, endpoint, curve)
         self._thread = threading.Thread(target=self._serve, name="replay", daemon=True)
 
     def start(self) -> "ReplayServer":

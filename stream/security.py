@@ -106,6 +106,20 @@ class Curve:
             self.authenticator = None
 
 
+def bind(socket: zmq.Socket, endpoint: str, curve: Curve | None) -> None:
+    """Binds a socket, as a CURVE server when ``curve`` is given."""
+    if curve is not None:
+        curve.server(socket)
+    socket.bind(endpoint)
+
+
+def connect(socket: zmq.Socket, endpoint: str, curve: Curve | None) -> None:
+    """Connects a socket, as a CURVE client when ``curve`` is given."""
+    if curve is not None:
+        curve.client(socket)
+    socket.connect(endpoint)
+
+
 def load_curve(spec: CurveSpec) -> Curve | None:
     """The process's CURVE keys when the config switches CURVE on, else None."""
     return Curve(spec) if spec.enabled else None

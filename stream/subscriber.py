@@ -10,7 +10,7 @@ from pathlib import Path
 
 import zmq
 
-from stream.security import Curve
+from stream.security import Curve, connect
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +68,7 @@ def subscribe(endpoint: str, topics: tuple[str, ...] = ("plate",), timeout_s: fl
     try:
         for topic in topics:
             socket.setsockopt(zmq.SUBSCRIBE, topic.encode())
-        if curve is not None:
-            curve.client(socket)
-        socket.connect(endpoint)
+        connect(socket, endpoint, curve)
         poller = zmq.Poller()
         poller.register(socket, zmq.POLLIN)
         waited = 0.0
@@ -124,6 +122,11 @@ def load_positions(path: Path | None) -> dict[str, Position]:
         return {}
 
 
+def stream_place(event: dict) -> tuple[str, str, int]:
+    """``(camera, epoch, seq)`` of a plate event: which camera's stream it belongs to and where in it."""
+    return str(event.get("camera", "")), event.get("epoch"), int(event.get("seq", 0))
+
+
 class ReliableSubscriber:
     """Plate events exactly once and in order per camera, fetching from replay servers what PUB/SUB lost.
 
@@ -154,9 +157,7 @@ class ReliableSubscriber:
         socket.setsockopt(zmq.RCVTIMEO, int(self.timeout_s * 1000))
         socket.setsockopt(zmq.SNDTIMEO, int(self.timeout_s * 1000))
         try:
-            if self.curve is not None:
-                self.curve.client(socket)
-            socket.connect(endpoint)
+            connect(socket, endpoint, self.curve)
             socket.send_string(json.dumps({"epoch": epoch, "since": since}))
             reply = json.loads(socket.recv())
         finally:
@@ -175,7 +176,7 @@ class ReliableSubscriber:
         return {"events": [], "later_epochs": []}
 
     def _deliver(self, event: dict) -> dict | None:
-        camera, epoch, seq = str(event.get("camera", "")), event.get("epoch"), int(event.get("seq", 0))
+        camera, epoch, seq = stream_place(event)
         current = self.positions.get(camera)
         if current is not None and epoch == current.epoch and seq <= current.seq:
             return None  # already delivered
@@ -226,7 +227,7 @@ class ReliableSubscriber:
             yield from self._catch_up_or_warn(camera, None)
         for message in subscribe(self.endpoint, ("plate",), idle_timeout_s, stop, self.curve):
             event = message.data
-            camera, epoch, seq = str(event.get("camera", "")), event.get("epoch"), int(event.get("seq", 0))
+            camera, epoch, seq = stream_place(event)
             if camera not in self.positions:
                 self.positions[camera] = Position(epoch, 0)  # a late joiner fetches the epoch from its start
             current = self.positions[camera]

@@ -31,7 +31,7 @@ def main() -> None:
     epoch = uuid.uuid4().hex[:16]
     journal = Journal(Path(args.journal))
     journal.start_epoch(epoch, time.time(), camera)
-    publisher = Publisher(args.endpoint, connect=args.upstream is not None)
+    publisher = Publisher(args.endpoint, connect_to_proxy=args.upstream is not None)
     replay = ReplayServer(args.replay_endpoint, journal, epoch).start()
     time.sleep(1.0)
     for seq in range(1, args.count + 1):
