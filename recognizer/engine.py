@@ -10,7 +10,7 @@ from typing import Protocol
 import numpy as np
 
 from recognizer.decode import columns_to_slots, sigmoid, softmax
-from recognizer.outputs import BOX_CHANNELS, PRESENCE, WINDOW_CHANNELS, columns_per_window
+from recognizer.outputs import BOX_CHANNELS, PRESENCE, WINDOW_CHANNELS, column_steps, columns_per_window
 from recognizer.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -25,23 +25,27 @@ class Scores:
         presence: ``S`` presence probabilities.
         boxes: ``S + (4,)`` plate boxes ``[x0, y0, x1, y1]`` as shares of the window's width and height.
         columns: Character probabilities per column: ``(N, T, C)`` for a batch (``T`` columns per window);
-            ``(h, w + T - 1, C)`` for an image, window ``(i, j)`` owning columns ``j .. j + T - 1`` of row ``i``.
+            ``(h, s * (w - 1) + T, C)`` for an image, window ``(i, j)`` owning columns ``s * j .. s * j + T - 1``
+            of row ``i``.
         positions: Positions ``P`` a window's reading is laid out on.
+        span: ``T``, the columns one window reads.
+        column_steps: ``s``, columns between neighbouring windows (:func:`recognizer.outputs.column_steps`).
     """
 
     presence: np.ndarray
     boxes: np.ndarray
     columns: np.ndarray
     positions: int
+    span: int
+    column_steps: int
 
     def window_columns(self, index: int) -> np.ndarray:
         """``(T, C)`` column probabilities of window ``index`` (a flat index into ``S``)."""
         if self.presence.ndim == 1:
             return self.columns[index]
-        width = self.presence.shape[1]
-        span = self.columns.shape[1] - width + 1
-        row, col = divmod(int(index), width)
-        return self.columns[row, col : col + span]
+        row, col = divmod(int(index), self.presence.shape[1])
+        start = self.column_steps * col
+        return self.columns[row, start : start + self.span]
 
     def chars_at(self, indices: np.ndarray) -> np.ndarray:
         """Per-position character probabilities of some windows.
@@ -79,7 +83,8 @@ class PlateNetwork:
         self.model = model
 
     def _scores(self, window: np.ndarray, columns: np.ndarray) -> Scores:
-        return Scores(sigmoid(window[..., PRESENCE]), window[..., BOX_CHANNELS], softmax(columns), self.model.positions)
+        return Scores(sigmoid(window[..., PRESENCE]), window[..., BOX_CHANNELS], softmax(columns), self.model.positions,
+                      columns_per_window(self.model), column_steps(self.model))
 
     def predict_windows(self, windows: np.ndarray) -> Scores:
         """Scores a batch of windows.
@@ -140,17 +145,19 @@ def keras_network(net, model: ModelSpec) -> PlateNetwork:  # type: ignore[no-unt
 
 
 def export_onnx(weights: Path, model: ModelSpec, out: Path) -> None:
-    """Writes the ONNX form of a Keras weights file (any input size).
+    """Writes the ONNX form of a Keras weights file (any input size), its input scaling folded into the first
+    convolution (:func:`recognizer.network.fold_input_scale`).
 
     Args:
         weights: ``.weights.h5`` file.
         model: Window spec.
         out: The ``.onnx`` file to write.
     """
-    from recognizer.network import build_network
+    from recognizer.network import build_network, fold_input_scale
 
     net = build_network(model)
     net.load_weights(weights)
+    net = fold_input_scale(net, model)
     net(np.zeros((1, *model.window_shape, 1), np.float32))
     out.parent.mkdir(parents=True, exist_ok=True)
     net.export(str(out), format="onnx", verbose=False)

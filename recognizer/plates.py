@@ -16,6 +16,11 @@ PLATE_HEIGHT = 110
 
 # Plate width over height, and the share of the height the main characters take, per style.
 _ASPECT = {"uk_front": 4.7, "uk_rear": 4.7, "eu": 4.7, "br_old": 3.08, "br_red": 3.08, "mercosur": 3.08, "us": 2.0}
+# Width stretch of the main characters: Brazilian and Mercosur plates use tall, condensed typefaces.
+_STRETCH = {"br_old": (0.5, 0.9), "br_red": (0.5, 0.9), "mercosur": (0.55, 0.95)}
+_DEFAULT_STRETCH = (0.6, 1.2)
+_INVERTED = 0.25
+"""Share of plates drawn light on dark (embossed metal plates, plates under infrared light)."""
 _TEXT_HEIGHT = {"uk_front": 0.70, "uk_rear": 0.70, "eu": 0.72, "br_old": 0.55, "br_red": 0.55, "mercosur": 0.55, "us": 0.50}
 _WORDS = ["SAO PAULO", "RIO DE JANEIRO", "CURITIBA", "BRASIL", "REPUBLICA ARGENTINA", "CALIFORNIA", "TEXAS",
           "NEW YORK", "FLORIDA", "OHIO", "ILLINOIS", "ARIZONA", "GARDEN STATE", "EMPIRE STATE", "SUNSHINE STATE",
@@ -138,6 +143,8 @@ def render_plate(rng: np.random.Generator, plate_format: PlateFormat, glyph_sets
     h = PLATE_HEIGHT
     w = int(round(h * _ASPECT[style] * rng.uniform(0.93, 1.07)))
     background, ink = _colours(rng, style)
+    if rng.random() < _INVERTED:
+        background, ink = 255 - background, 255 - ink
     canvas = np.full((h, w), background, np.float32)
 
     # Vertical gradient of the plate's finish.
@@ -175,7 +182,8 @@ def render_plate(rng: np.random.Generator, plate_format: PlateFormat, glyph_sets
 
     # Main characters, vertically centred in the free area.
     char_h = int(min(_TEXT_HEIGHT[style] * h * rng.uniform(0.9, 1.05), bottom - top - 4))
-    mask = _text_strip(glyphs, text, char_h, rng.uniform(0.03, 0.12), rng.uniform(0.7, 1.2), int(right - left),
+    mask = _text_strip(glyphs, text, char_h, rng.uniform(0.03, 0.12), rng.uniform(*_STRETCH.get(style, _DEFAULT_STRETCH)),
+                       int(right - left),
                        round_dash=bool(rng.random() < 0.5))
     if rng.random() < 0.3:
         size = int(rng.integers(2, 5))

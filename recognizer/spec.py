@@ -7,6 +7,7 @@ here so that ``recognizer`` never imports from ``stream``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -28,12 +29,21 @@ class ModelSpec(StrictModel):
         positions: Number of character positions read per window.
         window_width: Window width in pixels.
         window_height: Window height in pixels.
+        trunk_widths: Filters of the four trunk blocks, finest first. The first block runs at full resolution
+            and dominates the whole-frame cost.
+        column_stride: Pixels between the character columns the network reads (CTC frames): 8 or 4. Finer
+            columns leave room for the blanks CTC needs between repeated characters of a narrow plate.
+        window_bottleneck: Channels the trunk's features are reduced to (a 1x1 convolution) before the window
+            head, which makes that head cheaper; None: no reduction.
     """
 
     alphabet: str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     positions: int = Field(7, ge=1, le=16)
     window_width: int = Field(128, ge=32)
     window_height: int = Field(64, ge=16)
+    trunk_widths: tuple[int, int, int, int] = (24, 48, 80, 128)
+    column_stride: Literal[4, 8] = 8
+    window_bottleneck: int | None = Field(None, ge=1)
 
     @field_validator("alphabet")
     @classmethod

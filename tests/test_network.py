@@ -11,41 +11,50 @@ from recognizer.outputs import STRIDE, WINDOW_CHANNELS, columns_per_window
 from recognizer.spec import ModelSpec
 
 MODEL = ModelSpec()
+FINE_COLUMNS = ModelSpec(trunk_widths=(16, 48, 80, 128), column_stride=4, window_bottleneck=48)
 
 
-@pytest.fixture(scope="module")
-def random_weights(tmp_path_factory) -> Path:
+@pytest.fixture(scope="module", params=[MODEL, FINE_COLUMNS], ids=["columns8", "columns4"])
+def random_net(request, tmp_path_factory) -> tuple[Path, ModelSpec]:
+    """Random weights of each network layout, and that layout."""
     import keras
 
     from recognizer.network import build_network
 
     keras.utils.set_random_seed(0)
-    net = build_network(MODEL)
+    net = build_network(request.param)
     path = tmp_path_factory.mktemp("net") / "random.weights.h5"
     net(np.zeros((1, 64, 128, 1), np.float32))
     net.save_weights(path)
-    return path
+    return path, request.param
 
 
-def test_window_network_has_one_output_cell(random_weights):
-    net = load_keras_network(random_weights, MODEL)
+def test_window_network_has_one_output_cell(random_net):
+    weights, model = random_net
+    net = load_keras_network(weights, model)
     window, columns = net.runner(np.zeros((2, 64, 128, 1), np.float32))
     assert window.shape == (2, 1, 1, WINDOW_CHANNELS)
-    assert columns.shape == (2, 1, columns_per_window(MODEL), MODEL.classes)
-    assert columns_per_window(MODEL) >= 2 * MODEL.positions - 2  # room for CTC blanks between repeats
-    assert 2e5 < sum(int(np.prod(w.shape)) for w in _keras_weights(random_weights)) < 5e6
+    assert columns.shape == (2, 1, columns_per_window(model), model.classes)
+    assert columns_per_window(model) >= 2 * model.positions - 2  # room for CTC blanks between repeats
+    assert 2e5 < sum(int(np.prod(w.shape)) for w in _keras_weights(weights, model)) < 5e6
 
 
-def _keras_weights(path):
+def test_finer_columns_double_the_columns():
+    assert columns_per_window(FINE_COLUMNS) == 26
+    assert columns_per_window(MODEL) == 12
+
+
+def _keras_weights(path, model):
     from recognizer.network import build_network
 
-    net = build_network(MODEL)
+    net = build_network(model)
     net.load_weights(path)
     return net.weights
 
 
-def test_fully_convolutional_equals_batched_windows(random_weights):
-    net = load_keras_network(random_weights, MODEL)
+def test_fully_convolutional_equals_batched_windows(random_net):
+    weights, MODEL = random_net
+    net = load_keras_network(weights, MODEL)
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (64 + 3 * STRIDE[0] + 7, 128 + 5 * STRIDE[1] + 3), dtype=np.uint8)
     dense = net.score_map(image)
@@ -61,11 +70,12 @@ def test_fully_convolutional_equals_batched_windows(random_weights):
     np.testing.assert_allclose(dense.chars_at(flat), batched.chars_at(np.arange(rows * cols)), atol=1e-4)
 
 
-def test_onnx_export_gives_keras_answers(random_weights, tmp_path):
+def test_onnx_export_gives_keras_answers(random_net, tmp_path):
+    weights, model = random_net
     onnx_path = tmp_path / "net.onnx"
-    export_onnx(random_weights, MODEL, onnx_path)
-    keras_net = load_keras_network(random_weights, MODEL)
-    onnx_net: PlateNetwork = load_onnx_network(onnx_path, MODEL)
+    export_onnx(weights, model, onnx_path)
+    keras_net = load_keras_network(weights, model)
+    onnx_net: PlateNetwork = load_onnx_network(onnx_path, model)
     image = np.random.default_rng(1).integers(0, 256, (150, 300), dtype=np.uint8)
     a, b = keras_net.score_map(image), onnx_net.score_map(image)
     np.testing.assert_allclose(a.presence, b.presence, atol=1e-4)
