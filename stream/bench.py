@@ -16,9 +16,9 @@ from detector.schedule import FocusedScanner
 from recognizer.clip import make_clip
 from recognizer.engine import PlateNetwork
 from recognizer.outputs import STRIDE
+from stream.capture import Capture
 from stream.config import AppConfig
 from stream.pipeline import build_scanner, to_reads
-from stream.sources import VideoSource
 from stream.tracker import Tracker
 
 
@@ -31,9 +31,11 @@ class BenchResult:
         size: ``(width, height)``.
         frames: Frames processed.
         fps: Frames per second end to end (decode to track).
-        ms: Median milliseconds per frame of each stage: decode, motion, pyramid, network, merge, track.
+        ms: Median milliseconds per frame of each stage: decode (waiting for the capture thread's next frame,
+            then the gray conversion), motion, pyramid, network, merge, track.
         plates: Plate events the tracker produced.
         texts: Their plate texts, in the order they ended.
+        dropped: Frames dropped, replaying the clip as a live camera (0 when every frame is processed).
     """
 
     clip: str
@@ -43,6 +45,7 @@ class BenchResult:
     ms: dict[str, float]
     plates: int
     texts: tuple[str, ...] = ()
+    dropped: int = 0
 
 
 def bench_clips(folder: Path, config: AppConfig) -> list[Path]:
@@ -58,28 +61,36 @@ def bench_clips(folder: Path, config: AppConfig) -> list[Path]:
     return clips
 
 
-def run_clip(path: Path, config: AppConfig, network: PlateNetwork, max_frames: int) -> BenchResult:
-    """Processes a clip frame by frame as the running system does (scans focused on motion and live tracks between
-    whole-frame scans, ``scan.full_scan_every``), timing each stage."""
-    source = VideoSource(str(path))
+def run_clip(path: Path, config: AppConfig, network: PlateNetwork, max_frames: int, realtime: bool = False) -> BenchResult:
+    """Processes a clip as the running system does (scans focused on motion and live tracks between whole-frame
+    scans, ``scan.full_scan_every``), timing each stage.
+
+    Args:
+        path: Video file.
+        config: Application config.
+        network: The loaded network.
+        max_frames: Frames to read from the clip.
+        realtime: Replay the clip as a live camera at its frame rate, dropping the frames processing cannot
+            keep up with; otherwise every frame is processed as fast as possible.
+    """
     scanner = FocusedScanner(build_scanner(config, network), config.scan)
     tracker = Tracker(config.track, config.model, config.renderer.formats)
     stages: dict[str, list[float]] = {k: [] for k in ("decode", "motion", "pyramid", "network", "merge", "track")}
     texts: list[str] = []
     frames, size = 0, (0, 0)
+    capture = Capture(str(path), config.source, realtime=realtime, max_frames=max_frames).start()
     started = time.monotonic()
     try:
-        while frames < max_frames:
-            t0 = time.monotonic()
-            image = source.read()
-            if image is None:
-                break
-            gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        t0 = time.monotonic()
+        for frame in capture.frames():
+            if frame is None:
+                continue
+            gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
             t1 = time.monotonic()
             candidates = scanner.scan(gray, tracker.live_boxes)
             t2 = time.monotonic()
-            now_s = frames / source.info.fps
-            texts += [t.reading.text for t in tracker.update(to_reads(candidates, config, frames, now_s), now_s)]
+            texts += [t.reading.text for t in tracker.update(to_reads(candidates, config, frame.index, frame.time_s),
+                                                              frame.time_s)]
             t3 = time.monotonic()
             stages["decode"].append(t1 - t0)
             stages["motion"].append(scanner.timings.motion)
@@ -89,12 +100,14 @@ def run_clip(path: Path, config: AppConfig, network: PlateNetwork, max_frames: i
             stages["track"].append(t3 - t2)
             frames += 1
             size = (gray.shape[1], gray.shape[0])
+            t0 = time.monotonic()
     finally:
-        source.close()
+        capture.stop()
     elapsed = time.monotonic() - started
     texts += [t.reading.text for t in tracker.flush()]
     return BenchResult(path.name, size, frames, frames / elapsed if elapsed > 0 else 0.0,
-                       {k: float(np.median(v)) * 1000 if v else 0.0 for k, v in stages.items()}, len(texts), tuple(texts))
+                       {k: float(np.median(v)) * 1000 if v else 0.0 for k, v in stages.items()}, len(texts), tuple(texts),
+                       capture.stats.dropped)
 
 
 def dense_vs_batched(gray: np.ndarray, config: AppConfig, network: PlateNetwork) -> tuple[float, float]:

@@ -32,7 +32,7 @@ class CaptureStats:
 
     Attributes:
         read: Frames decoded.
-        dropped: Frames replaced by a newer one before processing (live sources only).
+        dropped: Frames replaced by a newer one before processing (live sources and real-time replays only).
         skipped: Corrupt or unreadable frames skipped.
         reconnects: Times a live source was reopened.
     """
@@ -49,7 +49,8 @@ class Capture:
     Args:
         uri: Source as given on the command line.
         spec: Reconnect, stall and frame-size settings.
-        realtime: Pace file sources at their frame rate (live sources are always real time).
+        realtime: Replay a file as a live camera: paced at its frame rate, keeping only the newest frame, so
+            frames the processing cannot keep up with are dropped (and counted). Live sources are always so.
         max_frames: Stop after this many frames (None for no limit).
 
     Raises:
@@ -69,7 +70,8 @@ class Capture:
             self.info = self._video.info
         else:
             self.info = SourceInfo(uri, live=False, fps=0.0)
-        self._queue: queue.Queue[Frame | None] = queue.Queue(maxsize=1 if self.info.live else 8)
+        self._newest_only = self.info.live or (realtime and self._video is not None)
+        self._queue: queue.Queue[Frame | None] = queue.Queue(maxsize=1 if self._newest_only else 8)
         self._thread = threading.Thread(target=self._run, name="capture", daemon=True)
 
     def start(self) -> "Capture":
@@ -109,7 +111,7 @@ class Capture:
 
     def _put(self, frame: Frame) -> bool:
         """Hands a frame over; False when stopping."""
-        if self.info.live:
+        if self._newest_only:
             try:
                 self._queue.put_nowait(frame)
             except queue.Full:

@@ -39,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--camera", help="camera name put in events; a camera the config lists runs with its source and scan settings")
     run.add_argument("--publish", help="ZeroMQ endpoint to bind (default from config)")
     run.add_argument("--json", action="store_true", help="also print every plate event as a JSON line")
-    run.add_argument("--realtime", action="store_true", help="pace files at their frame rate")
+    run.add_argument("--realtime", action="store_true",
+                     help="replay files as a live camera: at their frame rate, dropping frames it cannot keep up with")
     run.add_argument("--max-frames", type=int, help="stop after N frames")
     run.add_argument("--annotate", type=Path, help="write the video with boxes and reads drawn (MP4)")
     run.add_argument("--replay", help="ZeroMQ endpoint serving missed events (default from config)")
@@ -290,15 +291,17 @@ def _cmd_bench(config: AppConfig, args: argparse.Namespace) -> int:
 
     network = load_network(config)
     clips = args.clips or [DEMO_CLIP, *bench_clips(args.clip_dir, config)]
-    print(f"{'clip':26} {'size':>10} {'frames':>6} {'fps':>6}  median ms: decode motion pyramid network merge track  "
-          f"plates  texts")
+    print(f"{'clip':26} {'size':>10} {'frames':>6} {'fps':>6} {'dropped':>7}  median ms: decode motion pyramid network "
+          f"merge track  plates  texts")
     whole = config.model_copy(update={"scan": config.scan.model_copy(update={"full_scan_every": 1})})
+    runs = [("", config, False), (" (realtime)", config, True)] + ([(" (whole)", whole, False)] if args.whole else [])
     for clip in clips:
-        for label, run_config in [("", config), (" (whole)", whole)][: 2 if args.whole else 1]:
-            r = run_clip(clip, run_config, network, args.frames)
-            ms = r.ms
-            print(f"{r.clip + label:26} {r.size[0]:>4}x{r.size[1]:<5} {r.frames:>6} {r.fps:6.2f}  {ms['decode']:17.1f} "
-                  f"{ms['motion']:6.1f} {ms['pyramid']:7.1f} {ms['network']:7.1f} {ms['merge']:5.1f} "
+        for label, run_config, realtime in runs:
+            r = run_clip(clip, run_config, network, args.frames, realtime)
+            ms, read = r.ms, r.frames + r.dropped
+            dropped = f"{100 * r.dropped / read:6.0f}%" if realtime and read else f"{'-':>7}"
+            print(f"{r.clip + label:26} {r.size[0]:>4}x{r.size[1]:<5} {r.frames:>6} {r.fps:6.2f} {dropped}  "
+                  f"{ms['decode']:17.1f} {ms['motion']:6.1f} {ms['pyramid']:7.1f} {ms['network']:7.1f} {ms['merge']:5.1f} "
                   f"{ms['track']:5.1f}  {r.plates:6d} {' '.join(r.texts)}", flush=True)
     print(f"peak memory while processing the clips {peak_memory_mb():.0f} MB")
     capture = cv2.VideoCapture(str(clips[-1]))

@@ -125,7 +125,7 @@ class CameraSpec(StrictModel):
     Attributes:
         name: Camera name put in its events.
         source: Camera index, rtsp/http URL, video file, image or folder of images.
-        realtime: Pace a file source at its frame rate.
+        realtime: Replay a file source as a live camera: at its frame rate, dropping frames it cannot keep up with.
         scan: The ``scan`` settings that differ for this camera (e.g. its plate widths).
     """
 

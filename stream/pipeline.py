@@ -41,7 +41,7 @@ class RunOptions:
         camera: Camera name for events (config's when None).
         publish: PUB endpoint (config's when None).
         print_json: Also print every published plate event as a JSON line on stdout.
-        realtime: Pace file sources at their frame rate.
+        realtime: Replay file sources as a live camera (at their frame rate, dropping what it cannot keep up with).
         max_frames: Stop after this many frames.
         annotate: Write an annotated video here.
         replay: Replay REP endpoint (config's when None).
