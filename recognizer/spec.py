@@ -188,8 +188,10 @@ class RecognizerSpec(StrictModel):
 
     Attributes:
         weights: Keras weights file (``.weights.h5``), relative to the repository when not absolute.
-        onnx: ONNX export of the same weights, used when ``engine`` is ``onnx``.
-        engine: ``onnx`` (ONNX Runtime, no TensorFlow needed) or ``keras``.
+        onnx: ONNX export of the same weights, used when ``engine`` is ``onnx``; its 8-bit form, ``.int8.onnx``
+            beside it, when ``engine`` is ``onnx_int8``.
+        engine: ``onnx`` (ONNX Runtime, no TensorFlow needed), ``onnx_int8`` (the same with 8-bit weights and
+            activations, calibrated on generated windows) or ``keras``.
         threads: Inference threads.
     """
 
@@ -201,6 +203,6 @@ class RecognizerSpec(StrictModel):
     @field_validator("engine")
     @classmethod
     def _known_engine(cls, value: str) -> str:
-        if value not in {"onnx", "keras"}:
-            raise ValueError(f"engine must be 'onnx' or 'keras': {value!r}")
+        if value not in {"onnx", "onnx_int8", "keras"}:
+            raise ValueError(f"engine must be 'onnx', 'onnx_int8' or 'keras': {value!r}")
         return value

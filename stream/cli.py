@@ -87,9 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", parents=[common], help="train the network on generated windows (resumes a run folder)")
     train.add_argument("--run-dir", type=Path, default=Path("runs/train"))
     train.add_argument("--epochs", type=int, help="override train.epochs")
-    train.add_argument("--out", type=Path, help="copy the best weights here at the end (default: recognizer.weights)")
+    train.add_argument("--out", type=Path, help="copy the best weights here at the end, with their ONNX forms beside "
+                       "them (default: recognizer.weights and recognizer.onnx)")
 
-    sub.add_parser("export", parents=[common], help="write the ONNX model from the Keras weights")
+    sub.add_parser("export", parents=[common], help="write the ONNX model and its 8-bit form from the Keras weights")
 
     bench = sub.add_parser("bench", parents=[common], help="frames per second, time per stage and memory on clips")
     bench.add_argument("clips", nargs="*", type=Path, help="videos (default: the demo clip and generated 720p/1080p clips)")
@@ -262,8 +263,17 @@ def _cmd_events(config: AppConfig, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_train(config: AppConfig, args: argparse.Namespace) -> int:
+def _export(config: AppConfig, weights: Path, onnx: Path) -> None:
+    """Writes the ONNX network of a weights file and its 8-bit form beside it."""
     from recognizer.engine import export_onnx
+    from recognizer.quantize import int8_path, quantize_int8
+
+    export_onnx(weights, config.model, onnx)
+    quantize_int8(onnx, config.model, config.renderer, int8_path(onnx))
+    print(f"wrote {onnx} and {int8_path(onnx)}")
+
+
+def _cmd_train(config: AppConfig, args: argparse.Namespace) -> int:
     from recognizer.train import train
 
     spec = config.train.model_copy(update={"epochs": args.epochs}) if args.epochs else config.train
@@ -271,15 +281,13 @@ def _cmd_train(config: AppConfig, args: argparse.Namespace) -> int:
         spec = spec.model_copy(update={"init_weights": resolve(spec.init_weights)})
     out = args.out or resolve(config.recognizer.weights)
     train(config.model, config.renderer, spec, args.run_dir, out)
-    export_onnx(out, config.model, resolve(config.recognizer.onnx))
+    onnx = resolve(config.recognizer.onnx) if args.out is None else out.with_name(out.name.split(".")[0] + ".onnx")
+    _export(config, out, onnx)
     return 0
 
 
 def _cmd_export(config: AppConfig, args: argparse.Namespace) -> int:
-    from recognizer.engine import export_onnx
-
-    export_onnx(resolve(config.recognizer.weights), config.model, resolve(config.recognizer.onnx))
-    print(f"wrote {resolve(config.recognizer.onnx)}")
+    _export(config, resolve(config.recognizer.weights), resolve(config.recognizer.onnx))
     return 0
 
 

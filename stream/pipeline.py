@@ -18,6 +18,7 @@ from detector.scanner import Candidate, Scanner
 from recognizer.decode import decode
 from recognizer.engine import PlateNetwork, load_keras_network, load_onnx_network
 from recognizer.outputs import STRIDE
+from recognizer.quantize import int8_path
 from stream.capture import Capture
 from stream.config import AppConfig, resolve
 from stream.events import PlateEvent, PlateRead, iso_utc
@@ -72,6 +73,8 @@ def load_network(config: AppConfig) -> PlateNetwork:
     spec = config.recognizer
     if spec.engine == "onnx":
         return load_onnx_network(resolve(spec.onnx), config.model, spec.threads)
+    if spec.engine == "onnx_int8":
+        return load_onnx_network(int8_path(resolve(spec.onnx)), config.model, spec.threads)
     return load_keras_network(resolve(spec.weights), config.model)
 
 

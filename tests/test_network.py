@@ -88,3 +88,30 @@ def test_missing_weights_fail_clearly(tmp_path):
         load_onnx_network(tmp_path / "none.onnx", MODEL)
     with pytest.raises(FileNotFoundError, match="not found"):
         load_keras_network(tmp_path / "none.weights.h5", MODEL)
+
+
+def test_int8_export_keeps_float_output_convolutions_and_close_scores(random_net, tmp_path):
+    import onnx
+
+    from recognizer.quantize import int8_path, output_convolutions, quantize_int8
+    from recognizer.spec import RendererSpec
+
+    weights, model = random_net
+    onnx_path = tmp_path / "net.onnx"
+    export_onnx(weights, model, onnx_path)
+    quantize_int8(onnx_path, model, RendererSpec(), int8_path(onnx_path))
+    graph = onnx.load(str(int8_path(onnx_path))).graph
+    producer = {out: node for node in graph.node for out in node.output}
+    heads = output_convolutions(graph)
+    assert len(heads) == 2
+    for node in graph.node:
+        if node.op_type == "Conv":
+            weight_source = producer.get(node.input[1])  # None: a float initializer
+            quantized = weight_source is not None and weight_source.op_type == "DequantizeLinear"
+            assert quantized == (node.name not in heads), node.name
+    image = np.random.default_rng(2).integers(0, 256, (150, 300), dtype=np.uint8)
+    a = load_onnx_network(onnx_path, model).score_map(image)
+    b = load_onnx_network(int8_path(onnx_path), model).score_map(image)
+    assert a.columns.shape == b.columns.shape and a.presence.shape == b.presence.shape
+    np.testing.assert_allclose(a.presence, b.presence, atol=0.05)
+    assert (a.columns.argmax(-1) == b.columns.argmax(-1)).mean() > 0.9
