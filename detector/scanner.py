@@ -292,18 +292,12 @@ class Scanner:
             scored.append(scores)
         i, j = np.nonzero(presence > self.spec.presence_threshold)
         by = owner[i, j]
-        parts: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # block: (its hits among all (K,), their characters)
+        none = scored[0].chars_at(np.zeros(0, int))  # (0, P, C)
+        chars = np.empty((len(i), *none.shape[1:]), none.dtype)
         for k in np.unique(by):
-            r0, c0 = blocks[k, :2]
             mine = by == k
-            parts[int(k)] = (mine, scored[k].chars_at((i[mine] - r0) * scored[k].presence.shape[1] + (j[mine] - c0)))
-        if parts:
-            first = next(iter(parts.values()))[1]
-            chars = np.empty((len(i), *first.shape[1:]), first.dtype)
-            for mine, part in parts.values():
-                chars[mine] = part
-        else:
-            chars = scored[0].chars_at(np.zeros(0, int))
+            r0, c0 = blocks[k, :2]
+            chars[mine] = scored[k].chars_at((i[mine] - r0) * scored[k].presence.shape[1] + (j[mine] - c0))
         return i, j, presence[i, j], boxes[i, j], chars
 
     def _refine(self, level: Level, corners: np.ndarray, presence: np.ndarray, boxes: np.ndarray,
