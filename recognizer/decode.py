@@ -21,6 +21,8 @@ class Reading:
         char_confidences: Probability of each character of ``text``.
         candidates: Next-best texts with their probabilities, best first, ``text`` excluded.
         plate_format: Name of the first configured format the text fits, or None if it fits none.
+        constrained: Whether the text was read under a format constraint (the network's likeliest text fit no
+            format; it is among ``candidates``).
     """
 
     text: str
@@ -28,6 +30,20 @@ class Reading:
     char_confidences: tuple[float, ...]
     candidates: tuple[tuple[str, float], ...]
     plate_format: str | None
+    constrained: bool = False
+
+
+@dataclass(frozen=True)
+class FormatCheck:
+    """The plate formats reads are flagged with, and whether they constrain the reading.
+
+    Attributes:
+        formats: Formats, in order of preference.
+        constrain: Read a text that fits no format as the likeliest one of the same length that does.
+    """
+
+    formats: tuple[PlateFormat, ...] = ()
+    constrain: bool = False
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -61,6 +77,43 @@ def matching_format(text: str, formats: list[PlateFormat]) -> str | None:
         if any(_format_regex(p).match(text) for p in plate_format.patterns):
             return plate_format.name
     return None
+
+
+_CLASSES = {"L": str.isalpha, "N": str.isdigit, "A": str.isalnum}
+
+
+def constrained_path(probs: np.ndarray, path: tuple[int, ...], model: ModelSpec,
+                     formats: tuple[PlateFormat, ...]) -> tuple[tuple[int, ...], str] | None:
+    """The likeliest class sequence whose characters fit a format, keeping the character positions of ``path``.
+
+    Args:
+        probs: ``(P, C)`` probabilities per position.
+        path: The best path: ``P`` classes, "no character" being ``len(model.alphabet)``.
+        model: Alphabet.
+        formats: Formats to fit.
+
+    Returns:
+        The path and the format's name, or None if no pattern has as many characters as ``path``.
+    """
+    blank = len(model.alphabet)
+    places = [i for i, c in enumerate(path) if c != blank]
+    best: tuple[float, tuple[int, ...], str] | None = None
+    for plate_format in formats:
+        for pattern in plate_format.patterns:
+            symbols = [c for c in pattern if c in _CLASSES]
+            if len(symbols) != len(places):
+                continue
+            chosen = list(path)
+            for place, symbol in zip(places, symbols):
+                allowed = [k for k, ch in enumerate(model.alphabet) if _CLASSES[symbol](ch)]
+                if not allowed:
+                    break
+                chosen[place] = allowed[int(np.argmax(probs[place, allowed]))]
+            else:
+                score = float(np.sum(np.log(np.clip(probs[np.arange(len(chosen)), chosen], 1e-12, 1.0))))
+                if best is None or score > best[0]:
+                    best = (score, tuple(chosen), plate_format.name)
+    return None if best is None else (best[1], best[2])
 
 
 def best_paths(probs: np.ndarray, k: int) -> list[tuple[tuple[int, ...], float]]:
@@ -112,34 +165,43 @@ def columns_to_slots(columns: np.ndarray, positions: int) -> np.ndarray:
     return slots
 
 
-def decode(probs: np.ndarray, model: ModelSpec, formats: list[PlateFormat] | None = None, k: int = 5) -> Reading:
+def decode(probs: np.ndarray, model: ModelSpec, check: FormatCheck = FormatCheck(), k: int = 5) -> Reading:
     """Reads one plate.
 
     Args:
         probs: ``(P, C)`` character probabilities, the last class being "no character".
         model: Alphabet.
-        formats: Plate formats to check the text against.
+        check: Plate formats to flag the text with, and whether they constrain it.
         k: Candidates to consider (distinct texts among the ``k`` best paths are returned).
 
     Returns:
         The reading.
     """
     symbols = model.alphabet + BLANK
+    blank = len(model.alphabet)
     paths = best_paths(probs, k)
     texts: dict[str, float] = {}
     for path, p in paths:
-        text = "".join(symbols[c] for c in path if c != len(model.alphabet))
+        text = "".join(symbols[c] for c in path if c != blank)
         texts[text] = texts.get(text, 0.0) + p
     best_path, _ = paths[0]
-    best_text = "".join(symbols[c] for c in best_path if c != len(model.alphabet))
-    char_conf = tuple(float(probs[i, c]) for i, c in enumerate(best_path) if c != len(model.alphabet))
+    best_text = "".join(symbols[c] for c in best_path if c != blank)
+    plate_format = matching_format(best_text, list(check.formats))
+    constrained = None
+    if check.constrain and check.formats and plate_format is None:
+        constrained = constrained_path(probs, best_path, model, check.formats)
+    if constrained is not None:
+        best_path, plate_format = constrained
+        best_text = "".join(symbols[c] for c in best_path if c != blank)
+    char_conf = tuple(float(probs[i, c]) for i, c in enumerate(best_path) if c != blank)
     candidates = tuple(sorted(((t, p) for t, p in texts.items() if t != best_text), key=lambda tp: -tp[1]))
     return Reading(
         text=best_text,
         confidence=float(np.prod([probs[i, c] for i, c in enumerate(best_path)])),
         char_confidences=char_conf,
         candidates=candidates,
-        plate_format=matching_format(best_text, formats or []),
+        plate_format=plate_format,
+        constrained=constrained is not None,
     )
 
 

@@ -155,6 +155,22 @@ class RendererSpec(StrictModel):
         return self
 
 
+class ReadSpec(StrictModel):
+    """How a camera's readings are checked against plate formats.
+
+    Attributes:
+        formats: Names of the ``renderer.formats`` this camera's plates follow; None: all of them. Every read is
+            flagged with the first of them its text fits (``plate_format``).
+        constrain: When the network's likeliest text fits none of them, read the likeliest text of the same
+            length that fits one (a letter where the format wants a letter, a digit where it wants a digit).
+            Such reads are flagged ``constrained``, their confidence is that text's own probability, and the
+            unconstrained text stays among the candidates.
+    """
+
+    formats: list[str] | None = None
+    constrain: bool = False
+
+
 class TrainSpec(StrictModel):
     """Training run settings.
 

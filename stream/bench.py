@@ -74,7 +74,7 @@ def run_clip(path: Path, config: AppConfig, network: PlateNetwork, max_frames: i
             keep up with; otherwise every frame is processed as fast as possible.
     """
     scanner = FocusedScanner(build_scanner(config, network), config.scan)
-    tracker = Tracker(config.track, config.model, config.renderer.formats)
+    tracker = Tracker(config.track, config.model, config.format_check)
     stages: dict[str, list[float]] = {k: [] for k in ("decode", "motion", "pyramid", "network", "merge", "track")}
     texts: list[str] = []
     frames, size = 0, (0, 0)

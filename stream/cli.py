@@ -190,7 +190,7 @@ def _cmd_read(config: AppConfig, args: argparse.Namespace) -> int:
             log.warning("skipping unreadable image %s", path)
             continue
         started = time.monotonic()
-        plates = read_image(scanner, gray, config.model, config.renderer.formats)
+        plates = read_image(scanner, gray, config.model, config.format_check)
         ms = (time.monotonic() - started) * 1000
         if args.json:
             record = {"file": path.name, "plates": [
@@ -207,7 +207,7 @@ def _cmd_eval(config: AppConfig, args: argparse.Namespace) -> int:
     from stream.stills import evaluate
 
     network = load_network(config)
-    report = evaluate(args.manifest, build_scanner(config, network), network, config.model, config.renderer.formats,
+    report = evaluate(args.manifest, build_scanner(config, network), network, config.model, config.format_check,
                       args.lengths, args.limit)
     found = "n/a (crops)" if report.found is None else f"{report.found:.1%}"
     print(f"{args.manifest}: {report.plates} plates  exact {report.exact:.1%}  O/0-insensitive {report.exact_o0:.1%}  "

@@ -9,7 +9,8 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from detector.spec import ScanSpec
-from recognizer.spec import ModelSpec, RecognizerSpec, RendererSpec, StrictModel, TrainSpec
+from recognizer.decode import FormatCheck
+from recognizer.spec import ModelSpec, ReadSpec, RecognizerSpec, RendererSpec, StrictModel, TrainSpec
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
 DEMO_CONFIG = DEFAULT_CONFIG.with_name("demo.yaml")
@@ -151,11 +152,27 @@ class AppConfig(StrictModel):
     renderer: RendererSpec = RendererSpec()
     train: TrainSpec = TrainSpec()
     recognizer: RecognizerSpec = RecognizerSpec()
+    read: ReadSpec = ReadSpec()
     scan: ScanSpec = ScanSpec()
     track: TrackSpec = TrackSpec()
     publish: PublishSpec = PublishSpec()
     source: SourceSpec = SourceSpec()
     cameras: list[CameraSpec] = []
+
+    @model_validator(mode="after")
+    def _read_formats_known(self) -> "AppConfig":
+        known = [f.name for f in self.renderer.formats]
+        for name in self.read.formats or []:
+            if name not in known:
+                raise ValueError(f"read.formats: {name!r} is not one of renderer.formats {known}")
+        return self
+
+    @property
+    def format_check(self) -> FormatCheck:
+        """The formats reads are flagged with (``read.formats`` of ``renderer.formats``) and whether they constrain."""
+        names = self.read.formats
+        chosen = [f for f in self.renderer.formats if names is None or f.name in names]
+        return FormatCheck(tuple(chosen), self.read.constrain)
 
     @model_validator(mode="after")
     def _cameras_valid(self) -> "AppConfig":

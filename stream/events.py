@@ -58,6 +58,8 @@ class PlateEvent:
         source: The source the frames came from.
         plate_image: File name of the plate's JPEG in the snapshot folder, or None.
         vehicle_image: File name of the vehicle's JPEG in the snapshot folder, or None.
+        constrained: Whether ``plate`` was read under a format constraint (``read.constrain``): the network's
+            likeliest text fit no configured format and is among ``candidates``.
     """
 
     type: str
@@ -77,6 +79,7 @@ class PlateEvent:
     source: str
     plate_image: str | None = None
     vehicle_image: str | None = None
+    constrained: bool = False
 
     def to_json(self) -> str:
         """The event as one line of JSON."""

@@ -87,7 +87,7 @@ def to_reads(candidates: list[Candidate], config: AppConfig, frame: int, time_s:
     """Decodes a frame's candidates into reads."""
     reads = []
     for c in candidates:
-        reading = decode(c.chars, config.model, config.renderer.formats)
+        reading = decode(c.chars, config.model, config.format_check)
         reads.append(PlateRead(frame, time_s, c.box, c.presence, c.chars, reading.text, reading.confidence))
     return reads
 
@@ -101,7 +101,7 @@ def to_event(track: FinishedTrack, epoch: str, seq: int, camera: str, source: st
         candidates=[{"plate": t, "confidence": round(p, 4)} for t, p in r.candidates],
         first_seen=iso_utc(start_wall + track.first_s), last_seen=iso_utc(start_wall + track.last_s),
         frames=track.frames, box=[int(round(v)) for v in track.best.box], best_frame=track.best.frame,
-        plate_format=r.plate_format, source=source)
+        plate_format=r.plate_format, source=source, constrained=r.constrained)
 
 
 class Annotator:
@@ -146,7 +146,7 @@ class StreamRunner:
         if classify(options.source) in {"image", "folder"}:  # unrelated photos: no motion between them to follow
             scan = scan.model_copy(update={"full_scan_every": 1})
         self.scanner = FocusedScanner(build_scanner(config, network), scan)
-        self.tracker = Tracker(config.track, config.model, config.renderer.formats)
+        self.tracker = Tracker(config.track, config.model, config.format_check)
         self.camera = options.camera or config.source.camera
         self.stop_event = threading.Event()
         self.epoch = uuid.uuid4().hex[:16]

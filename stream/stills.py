@@ -14,10 +14,10 @@ from tqdm import tqdm
 
 from detector.geometry import iou
 from detector.scanner import Scanner
-from recognizer.decode import decode, o0_equal
+from recognizer.decode import FormatCheck, decode, o0_equal
 from recognizer.engine import PlateNetwork
 from recognizer.realdata import load_manifest, read_crop
-from recognizer.spec import ModelSpec, PlateFormat
+from recognizer.spec import ModelSpec
 
 log = logging.getLogger(__name__)
 
@@ -61,24 +61,24 @@ class EvalReport:
     ms_per_image: float
 
 
-def read_image(scanner: Scanner, gray: np.ndarray, model: ModelSpec, formats: list[PlateFormat]) -> list[StillPlate]:
+def read_image(scanner: Scanner, gray: np.ndarray, model: ModelSpec, check: FormatCheck) -> list[StillPlate]:
     """All plates found in one grayscale image, most confident first.
 
     Args:
         scanner: The plate scanner.
         gray: ``(H, W)`` uint8 image.
         model: Alphabet.
-        formats: Plate formats to flag reads against.
+        check: Plate formats to flag reads with, and whether they constrain the reading.
     """
     plates = []
     for candidate in scanner.scan(gray):
-        reading = decode(candidate.chars, model, formats)
+        reading = decode(candidate.chars, model, check)
         plates.append(StillPlate(reading.text, reading.confidence, candidate.presence, candidate.box))
     return plates
 
 
 def evaluate(manifest: Path, scanner: Scanner, network: PlateNetwork, model: ModelSpec,
-             formats: list[PlateFormat], lengths: tuple[int, int] | None = None, limit: int | None = None) -> EvalReport:
+             check: FormatCheck, lengths: tuple[int, int] | None = None, limit: int | None = None) -> EvalReport:
     """Scores reads against a labelled manifest.
 
     Sets with plate boxes are scored end to end (find, then read the plate found at the label's box); crop
@@ -89,7 +89,7 @@ def evaluate(manifest: Path, scanner: Scanner, network: PlateNetwork, model: Mod
         scanner: Scanner for end-to-end sets.
         network: Network for crop sets.
         model: Alphabet and window.
-        formats: Plate formats.
+        check: Plate formats to flag (and perhaps constrain) reads with.
         lengths: Only plates whose text length is in this inclusive range.
         limit: Only the first ``limit`` images.
     """
@@ -108,7 +108,7 @@ def evaluate(manifest: Path, scanner: Scanner, network: PlateNetwork, model: Mod
             continue
         started = time.monotonic()
         if with_boxes:
-            plates = read_image(scanner, gray, model, formats)
+            plates = read_image(scanner, gray, model, check)
         else:
             text = read_crop(network, gray, model)
         times.append((time.monotonic() - started) * 1000)

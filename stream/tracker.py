@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from detector.geometry import centre_distance, iou
-from recognizer.decode import Reading, decode
-from recognizer.spec import ModelSpec, PlateFormat
+from recognizer.decode import FormatCheck, Reading, decode
+from recognizer.spec import ModelSpec
 from stream.config import TrackSpec
 from stream.events import PlateRead
 from stream.voting import vote
@@ -54,13 +54,13 @@ class Tracker:
     Args:
         spec: Matching and publishing thresholds.
         model: Alphabet for decoding.
-        formats: Plate formats to flag reads against.
+        check: Plate formats to flag reads with, and whether they constrain the reading.
     """
 
-    def __init__(self, spec: TrackSpec, model: ModelSpec, formats: list[PlateFormat]) -> None:
+    def __init__(self, spec: TrackSpec, model: ModelSpec, check: FormatCheck = FormatCheck()) -> None:
         self.spec = spec
         self.model = model
-        self.formats = formats
+        self.check = check
         self._live: list[_Track] = []
         self._next_id = 1
 
@@ -119,7 +119,7 @@ class Tracker:
             if len(track.reads) < self.spec.min_reads:
                 continue
             voted = vote(np.stack([r.chars for r in track.reads]), np.array([r.presence for r in track.reads]))
-            reading = decode(voted, self.model, self.formats)
+            reading = decode(voted, self.model, self.check)
             if reading.confidence < self.spec.min_confidence or not reading.text:
                 log.debug("track %d dropped: %r at %.2f", track.track_id, reading.text, reading.confidence)
                 continue

@@ -28,6 +28,17 @@ def test_bad_value_is_named(tmp_path: Path):
         load_config(path)
 
 
+def test_read_formats_must_be_renderer_formats(tmp_path: Path):
+    path = tmp_path / "c.yaml"
+    path.write_text("read:\n  formats: [br_old, br_new]\n  constrain: true\n")
+    with pytest.raises(ConfigError, match="read.formats: 'br_new' is not one of renderer.formats"):
+        load_config(path)
+    path.write_text("read:\n  formats: [br_old, mercosur_br]\n  constrain: true\n")
+    check = load_config(path).format_check
+    assert [f.name for f in check.formats] == ["br_old", "mercosur_br"] and check.constrain
+    assert len(AppConfig().format_check.formats) == len(AppConfig().renderer.formats)
+
+
 def test_invalid_yaml_and_missing_file(tmp_path: Path):
     path = tmp_path / "c.yaml"
     path.write_text("scan: [unclosed\n")

@@ -1,6 +1,6 @@
 import numpy as np
 
-from recognizer.decode import best_paths, columns_to_slots, decode, matching_format, o0_equal
+from recognizer.decode import FormatCheck, best_paths, columns_to_slots, decode, matching_format, o0_equal
 from recognizer.spec import ModelSpec, PlateFormat
 
 SMALL = ModelSpec(alphabet="AB0", positions=3)
@@ -28,6 +28,32 @@ def test_format_is_a_flag_not_a_correction():
     assert matching_format("ABC1234", formats) == "br"
     assert matching_format("ABC12345", formats) is None
     assert matching_format("AB01234", formats) is None
+
+
+LETTER_DIGIT = (PlateFormat(name="ln", pattern="L-N", style="br_old"),)
+# "0" is likeliest at the first position, "A" a close second; the second position is sure to be "0".
+O_FOR_0 = np.array([[0.35, 0.05, 0.55, 0.05], [0.05, 0.05, 0.85, 0.05], [0.0, 0.0, 0.0, 1.0]])
+
+
+def test_unconstrained_read_is_only_flagged():
+    reading = decode(O_FOR_0, SMALL, FormatCheck(LETTER_DIGIT))
+    assert reading.text == "00" and reading.plate_format is None and not reading.constrained
+
+
+def test_format_constraint_reads_a_letter_where_the_format_wants_one():
+    reading = decode(O_FOR_0, SMALL, FormatCheck(LETTER_DIGIT, constrain=True))
+    assert reading.text == "A0" and reading.plate_format == "ln" and reading.constrained
+    np.testing.assert_allclose(reading.confidence, 0.35 * 0.85 * 1.0)
+    np.testing.assert_allclose(reading.char_confidences, [0.35, 0.85])
+    assert reading.candidates[0][0] == "00"  # the network's own reading is kept as a candidate
+
+
+def test_format_constraint_never_changes_the_length_or_a_fitting_read():
+    fitting = np.array([[0.9, 0.05, 0.0, 0.05], [0.05, 0.05, 0.85, 0.05], [0.0, 0.0, 0.0, 1.0]])
+    assert not decode(fitting, SMALL, FormatCheck(LETTER_DIGIT, constrain=True)).constrained
+    three = np.array([[0.05, 0.05, 0.85, 0.05]] * 3)  # "000": no pattern has three characters
+    reading = decode(three, SMALL, FormatCheck(LETTER_DIGIT, constrain=True))
+    assert reading.text == "000" and not reading.constrained and reading.plate_format is None
 
 
 def test_o0_equal():

@@ -20,7 +20,7 @@ def read(frame: int, x: float, text: str, presence: float = 0.99) -> PlateRead:
 
 
 def test_one_vehicle_one_event_with_minority_misread():
-    tracker = Tracker(TrackSpec(max_age_s=0.5, min_reads=2), SMALL, [])
+    tracker = Tracker(TrackSpec(max_age_s=0.5, min_reads=2), SMALL)
     finished = []
     for f, text in enumerate(["AB0", "AB0", "BB0", "AB0", "AA0"]):
         finished += tracker.update([read(f, 10.0 + 8 * f, text)], f * 0.1)
@@ -33,7 +33,7 @@ def test_one_vehicle_one_event_with_minority_misread():
 
 
 def test_two_plates_in_one_frame_make_two_tracks():
-    tracker = Tracker(TrackSpec(max_age_s=0.5, min_reads=2), SMALL, [])
+    tracker = Tracker(TrackSpec(max_age_s=0.5, min_reads=2), SMALL)
     for f in range(3):
         tracker.update([read(f, 10.0 + 5 * f, "AB0"), read(f, 400.0 - 5 * f, "BA0")], f * 0.1)
     finished = tracker.flush()
@@ -41,20 +41,20 @@ def test_two_plates_in_one_frame_make_two_tracks():
 
 
 def test_fleeting_hit_is_not_published():
-    tracker = Tracker(TrackSpec(max_age_s=0.5, min_reads=2), SMALL, [])
+    tracker = Tracker(TrackSpec(max_age_s=0.5, min_reads=2), SMALL)
     tracker.update([read(0, 10.0, "AB0")], 0.0)
     assert tracker.update([], 1.0) == []
 
 
 def test_unsure_track_is_not_published():
-    tracker = Tracker(TrackSpec(max_age_s=0.5, min_reads=1, min_confidence=0.5), SMALL, [])
+    tracker = Tracker(TrackSpec(max_age_s=0.5, min_reads=1, min_confidence=0.5), SMALL)
     unsure = PlateRead(0, 0.0, (0.0, 0.0, 90.0, 30.0), 0.99, np.full((3, 4), 0.25), "", 0.0)
     tracker.update([unsure], 0.0)
     assert tracker.flush() == []
 
 
 def test_far_apart_reads_do_not_join():
-    tracker = Tracker(TrackSpec(max_age_s=5, min_reads=1), SMALL, [])
+    tracker = Tracker(TrackSpec(max_age_s=5, min_reads=1), SMALL)
     tracker.update([read(0, 0.0, "AB0")], 0.0)
     tracker.update([read(1, 600.0, "AB0")], 0.1)
     assert len(tracker.flush()) == 2
