@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 
 BLANK = "_"
 """Label of the "no character" class; it is always the last class of every position."""
@@ -41,9 +41,9 @@ class ModelSpec(StrictModel):
     positions: int = Field(7, ge=1, le=16)
     window_width: int = Field(128, ge=32)
     window_height: int = Field(64, ge=16)
-    trunk_widths: tuple[int, int, int, int] = (24, 48, 80, 128)
-    column_stride: Literal[4, 8] = 8
-    window_bottleneck: int | None = Field(None, ge=1)
+    trunk_widths: tuple[PositiveInt, PositiveInt, PositiveInt, PositiveInt] = (16, 48, 80, 128)
+    column_stride: Literal[4, 8] = 4
+    window_bottleneck: int | None = Field(48, ge=1)
 
     @field_validator("alphabet")
     @classmethod
@@ -189,8 +189,8 @@ class TrainSpec(StrictModel):
 
     batch_size: int = Field(64, ge=1)
     steps_per_epoch: int = Field(500, ge=1)
-    epochs: int = Field(40, ge=1)
-    ramp_epochs: int = Field(10, ge=0)
+    epochs: int = Field(28, ge=1)
+    ramp_epochs: int = Field(8, ge=0)
     learning_rate: float = Field(2e-3, gt=0)
     seed: int = 1
     workers: int = Field(1, ge=1)
