@@ -7,6 +7,15 @@ from collections.abc import Callable
 import numpy as np
 
 
+def _intersections(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(N, M)`` intersection areas of ``(N, 4)`` and ``(M, 4)`` float boxes."""
+    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(a[:, None, 0] + a[:, None, 2], b[None, :, 0] + b[None, :, 2])
+    y1 = np.minimum(a[:, None, 1] + a[:, None, 3], b[None, :, 1] + b[None, :, 3])
+    return np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+
+
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Intersection over union of every pair of boxes.
 
@@ -19,13 +28,41 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     a = np.asarray(a, np.float64).reshape(-1, 4)
     b = np.asarray(b, np.float64).reshape(-1, 4)
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 0] + a[:, None, 2], b[None, :, 0] + b[None, :, 2])
-    y1 = np.minimum(a[:, None, 1] + a[:, None, 3], b[None, :, 1] + b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    inter = _intersections(a, b)
     union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None, :] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def contained_share(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Share of each box's area that lies inside each other box.
+
+    Args:
+        a: ``(N, 4)`` boxes.
+        b: ``(M, 4)`` boxes.
+
+    Returns:
+        ``(N, M)`` shares of ``a[i]``'s area inside ``b[j]``, in ``[0, 1]``.
+    """
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    inter = _intersections(a, b)
+    area = (a[:, 2] * a[:, 3])[:, None]
+    return np.where(area > 0, inter / np.maximum(area, 1e-12), 0.0)
+
+
+def inside_larger(boxes: np.ndarray, share: float) -> np.ndarray:
+    """Which boxes lie mostly inside a larger box of the same set (a plate read in part, beside the whole).
+
+    Args:
+        boxes: ``(N, 4)`` boxes.
+        share: Least share of a box's area inside a larger box for it to count as inside.
+
+    Returns:
+        ``(N,)`` booleans.
+    """
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    area = boxes[:, 2] * boxes[:, 3]
+    return ((contained_share(boxes, boxes) >= share) & (area[None, :] > area[:, None])).any(axis=1)
 
 
 def group_overlapping(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> list[np.ndarray]:

@@ -10,7 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
-from detector.geometry import group_overlapping
+from detector.geometry import group_overlapping, inside_larger
 from detector.pyramid import Level, build_pyramid, pyramid_scales
 from detector.regions import band_blocks, block_pixels, level_blocks
 from detector.spec import ScanSpec
@@ -151,7 +151,8 @@ def crop_windows(image: np.ndarray, corners: np.ndarray, window_shape: tuple[int
 def merge_hits(hits: Hits, spec: ScanSpec, top: int = 3, readers: int = 5) -> list[Candidate]:
     """Groups overlapping hits into one candidate per plate.
 
-    Hits are grouped by the overlap of the plate boxes they predict. A candidate's box is the
+    Hits are grouped by the overlap of the plate boxes they predict; a group whose box lies mostly inside a
+    larger group's (``spec.merge_contained``) is a read of part of that plate and is dropped. A candidate's box is the
     presence-weighted mean of its ``top`` most present hits' plate boxes. Its reading comes from the
     ``readers`` hits whose plate sits nearest the middle of their window (characters near a window's edge
     are read worst): the reading most of them agree on, as the geometric mean of the probabilities of
@@ -182,7 +183,8 @@ def merge_hits(hits: Hits, spec: ScanSpec, top: int = 3, readers: int = 5) -> li
         chars = np.exp(np.log(np.clip(hits.chars[agree], 1e-9, 1.0)).mean(axis=0))
         chars /= chars.sum(axis=-1, keepdims=True)
         candidates.append(Candidate(tuple(float(v) for v in box), float(hits.presence[group[0]]), chars, len(group)))
-    return candidates
+    partial = inside_larger(np.array([c.box for c in candidates]), spec.merge_contained)
+    return [c for c, part in zip(candidates, partial) if not part]
 
 
 class Scanner:

@@ -15,6 +15,8 @@ class ScanSpec(BaseModel):
         plate_width_in_window: Plate width, as a share of the window width, that a level's scale aims at.
         presence_threshold: Presence probability above which a window is a hit.
         merge_iou: Hits whose boxes overlap at least this much belong to one candidate.
+        merge_contained: A candidate whose plate box lies at least this share inside a larger candidate's box is
+            a read of part of that plate (some of its characters) and is dropped.
         min_hits: Hits a candidate needs (overlapping windows that agree).
         batch_size: Windows per network call when crops are re-checked.
         refine: Re-check each candidate with batched crops on a finer grid around it.
@@ -37,6 +39,7 @@ class ScanSpec(BaseModel):
     plate_width_in_window: float = Field(0.7, gt=0.1, lt=1.0)
     presence_threshold: float = Field(0.9, gt=0, lt=1)
     merge_iou: float = Field(0.3, gt=0, lt=1)
+    merge_contained: float = Field(0.6, gt=0, le=1)
     min_hits: int = Field(1, ge=1)
     batch_size: int = Field(64, ge=1)
     refine: bool = True

@@ -1,6 +1,6 @@
 import numpy as np
 
-from detector.geometry import centre_distance, group_overlapping, iou
+from detector.geometry import centre_distance, contained_share, group_overlapping, inside_larger, iou
 
 
 def test_iou_of_literal_boxes():
@@ -11,6 +11,20 @@ def test_iou_of_literal_boxes():
 
 def test_iou_with_zero_area_box_is_zero():
     assert iou(np.array([[0, 0, 0, 0]]), np.array([[0, 0, 0, 0]]))[0, 0] == 0.0
+
+
+def test_contained_share_is_of_the_first_box():
+    small, large = np.array([[0, 0, 10, 10]]), np.array([[5, 0, 20, 10]])
+    np.testing.assert_allclose(contained_share(small, large), [[0.5]])
+    np.testing.assert_allclose(contained_share(large, small), [[0.25]])
+
+
+def test_inside_larger_marks_part_reads_only():
+    boxes = np.array([[141, 587, 101, 37], [166, 593, 132, 36], [600, 590, 130, 36], [0, 0, 10, 10]])
+    # the first lies 63% inside the second (a read of the plate's first characters); the others stand alone
+    np.testing.assert_array_equal(inside_larger(boxes, 0.6), [True, False, False, False])
+    np.testing.assert_array_equal(inside_larger(boxes, 0.7), [False, False, False, False])
+    assert inside_larger(np.zeros((0, 4)), 0.6).shape == (0,)
 
 
 def test_group_overlapping_seeds_by_score():
