@@ -54,6 +54,7 @@ def quantize_int8(onnx: Path, model: ModelSpec, renderer: RendererSpec, out: Pat
         seed: Seed of the calibration windows.
     """
     import onnx as onnx_lib
+    import onnxruntime as ort
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quant_pre_process, quantize_static
 
     generator = WindowGenerator(model, renderer, seed)
@@ -65,8 +66,6 @@ def quantize_int8(onnx: Path, model: ModelSpec, renderer: RendererSpec, out: Pat
 
         def get_next(self) -> dict[str, np.ndarray] | None:
             return next(self.batches, None)
-
-    import onnxruntime as ort
 
     name = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"]).get_inputs()[0].name
     with tempfile.TemporaryDirectory() as tmp:
