@@ -58,9 +58,12 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logits))
 
 
+_SYMBOLS = {"L": "[A-Z]", "N": "[0-9]", "A": "[A-Z0-9]"}
+"""What each character symbol of a format pattern allows; other pattern characters are drawn gaps."""
+
+
 def _format_regex(pattern: str) -> re.Pattern[str]:
-    parts = {"L": "[A-Z]", "N": "[0-9]", "A": "[A-Z0-9]"}
-    return re.compile("".join(parts.get(c, "") for c in pattern) + "$")
+    return re.compile("".join(_SYMBOLS.get(c, "") for c in pattern) + "$")
 
 
 def matching_format(text: str, formats: list[PlateFormat]) -> str | None:
@@ -77,9 +80,6 @@ def matching_format(text: str, formats: list[PlateFormat]) -> str | None:
         if any(_format_regex(p).match(text) for p in plate_format.patterns):
             return plate_format.name
     return None
-
-
-_CLASSES = {"L": str.isalpha, "N": str.isdigit, "A": str.isalnum}
 
 
 def constrained_path(probs: np.ndarray, path: tuple[int, ...], model: ModelSpec,
@@ -100,12 +100,12 @@ def constrained_path(probs: np.ndarray, path: tuple[int, ...], model: ModelSpec,
     best: tuple[float, tuple[int, ...], str] | None = None
     for plate_format in formats:
         for pattern in plate_format.patterns:
-            symbols = [c for c in pattern if c in _CLASSES]
+            symbols = [c for c in pattern if c in _SYMBOLS]
             if len(symbols) != len(places):
                 continue
             chosen = list(path)
             for place, symbol in zip(places, symbols):
-                allowed = [k for k, ch in enumerate(model.alphabet) if _CLASSES[symbol](ch)]
+                allowed = [k for k, ch in enumerate(model.alphabet) if re.fullmatch(_SYMBOLS[symbol], ch)]
                 if not allowed:
                     break
                 chosen[place] = allowed[int(np.argmax(probs[place, allowed]))]

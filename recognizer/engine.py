@@ -163,6 +163,11 @@ def export_onnx(weights: Path, model: ModelSpec, out: Path) -> None:
     net.export(str(out), format="onnx", verbose=False)
 
 
+def int8_path(onnx: Path) -> Path:
+    """Where the 8-bit form of an ONNX file is kept (:mod:`recognizer.quantize`): ``anpr.onnx`` -> ``anpr.int8.onnx``."""
+    return onnx.with_suffix(".int8.onnx")
+
+
 def load_onnx_network(path: Path, model: ModelSpec, threads: int = 2) -> PlateNetwork:
     """The network in ONNX Runtime.
 

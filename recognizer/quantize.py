@@ -17,11 +17,6 @@ CALIBRATION_WINDOWS = 512
 """Generated windows whose activations set the 8-bit ranges."""
 
 
-def int8_path(onnx: Path) -> Path:
-    """Where the 8-bit form of an ONNX file is written: ``anpr.onnx`` -> ``anpr.int8.onnx``."""
-    return onnx.with_suffix(".int8.onnx")
-
-
 def output_convolutions(graph) -> list[str]:  # type: ignore[no-untyped-def]
     """Names of the convolutions that make the graph's outputs (followed only by layout steps such as Transpose).
 
@@ -54,7 +49,6 @@ def quantize_int8(onnx: Path, model: ModelSpec, renderer: RendererSpec, out: Pat
         seed: Seed of the calibration windows.
     """
     import onnx as onnx_lib
-    import onnxruntime as ort
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quant_pre_process, quantize_static
 
     generator = WindowGenerator(model, renderer, seed)
@@ -67,12 +61,12 @@ def quantize_int8(onnx: Path, model: ModelSpec, renderer: RendererSpec, out: Pat
         def get_next(self) -> dict[str, np.ndarray] | None:
             return next(self.batches, None)
 
-    name = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"]).get_inputs()[0].name
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(onnx), str(prepared), skip_symbolic_shape=True)
         out.parent.mkdir(parents=True, exist_ok=True)
-        heads = output_convolutions(onnx_lib.load(str(prepared)).graph)
-        quantize_static(str(prepared), str(out), Windows(name), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=heads)
+        graph = onnx_lib.load(str(prepared)).graph
+        quantize_static(str(prepared), str(out), Windows(graph.input[0].name), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        nodes_to_exclude=output_convolutions(graph))
     log.info("wrote %s", out)

@@ -265,8 +265,8 @@ def _cmd_events(config: AppConfig, args: argparse.Namespace) -> int:
 
 def _export(config: AppConfig, weights: Path, onnx: Path) -> None:
     """Writes the ONNX network of a weights file and its 8-bit form beside it."""
-    from recognizer.engine import export_onnx
-    from recognizer.quantize import int8_path, quantize_int8
+    from recognizer.engine import export_onnx, int8_path
+    from recognizer.quantize import quantize_int8
 
     export_onnx(weights, config.model, onnx)
     quantize_int8(onnx, config.model, config.renderer, int8_path(onnx))

@@ -16,9 +16,8 @@ import numpy as np
 from detector.schedule import FocusedScanner
 from detector.scanner import Candidate, Scanner
 from recognizer.decode import decode
-from recognizer.engine import PlateNetwork, load_keras_network, load_onnx_network
+from recognizer.engine import PlateNetwork, int8_path, load_keras_network, load_onnx_network
 from recognizer.outputs import STRIDE
-from recognizer.quantize import int8_path
 from stream.capture import Capture
 from stream.config import AppConfig, resolve
 from stream.events import PlateEvent, PlateRead, iso_utc
@@ -85,9 +84,9 @@ def build_scanner(config: AppConfig, network: PlateNetwork) -> Scanner:
 
 def to_reads(candidates: list[Candidate], config: AppConfig, frame: int, time_s: float) -> list[PlateRead]:
     """Decodes a frame's candidates into reads."""
-    reads = []
+    reads, check = [], config.format_check
     for c in candidates:
-        reading = decode(c.chars, config.model, config.format_check)
+        reading = decode(c.chars, config.model, check)
         reads.append(PlateRead(frame, time_s, c.box, c.presence, c.chars, reading.text, reading.confidence))
     return reads
 

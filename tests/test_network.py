@@ -93,7 +93,8 @@ def test_missing_weights_fail_clearly(tmp_path):
 def test_int8_export_keeps_float_output_convolutions_and_close_scores(random_net, tmp_path):
     import onnx
 
-    from recognizer.quantize import int8_path, output_convolutions, quantize_int8
+    from recognizer.engine import int8_path
+    from recognizer.quantize import output_convolutions, quantize_int8
     from recognizer.spec import RendererSpec
 
     weights, model = random_net
