@@ -20,9 +20,10 @@ class Reading:
         confidence: Probability of the whole reading (product over positions).
         char_confidences: Probability of each character of ``text``.
         candidates: Next-best texts with their probabilities, best first, ``text`` excluded.
-        plate_format: Name of the first configured format the text fits, or None if it fits none.
-        constrained: Whether the text was read under a format constraint (the network's likeliest text fit no
-            format; it is among ``candidates``).
+        plate_format: Name of the configured format the text fits (under a constraint, the one it was fitted to;
+            else the first), or None if it fits none.
+        constrained: Whether a format constraint changed the text (the network's likeliest text fit no format, or
+            a far rarer one; it is among ``candidates``).
     """
 
     text: str
@@ -39,7 +40,8 @@ class FormatCheck:
 
     Attributes:
         formats: Formats, in order of preference.
-        constrain: Read a text that fits no format as the likeliest one of the same length that does.
+        constrain: Read the text as the likeliest of the same length that fits a format, each format weighted by
+            its ``weight`` (a text the network reads that fits no format, or fits only a rare one, is replaced).
     """
 
     formats: tuple[PlateFormat, ...] = ()
@@ -86,19 +88,25 @@ def constrained_path(probs: np.ndarray, path: tuple[int, ...], model: ModelSpec,
                      formats: tuple[PlateFormat, ...]) -> tuple[tuple[int, ...], str] | None:
     """The likeliest class sequence whose characters fit a format, keeping the character positions of ``path``.
 
+    Each format's patterns share its ``weight`` as a prior: the sequence chosen has the largest probability times
+    its pattern's prior, so where a glyph is ambiguous (``1`` and ``I`` are one bar on old Brazilian plates) the
+    commoner format decides.
+
     Args:
         probs: ``(P, C)`` probabilities per position.
         path: The best path: ``P`` classes, "no character" being ``len(model.alphabet)``.
         model: Alphabet.
-        formats: Formats to fit.
+        formats: Formats to fit, with their weights.
 
     Returns:
         The path and the format's name, or None if no pattern has as many characters as ``path``.
     """
     blank = len(model.alphabet)
     places = [i for i, c in enumerate(path) if c != blank]
+    total = sum(f.weight for f in formats)
     best: tuple[float, tuple[int, ...], str] | None = None
     for plate_format in formats:
+        prior = np.log(plate_format.weight / total / len(plate_format.patterns))
         for pattern in plate_format.patterns:
             symbols = [c for c in pattern if c in _SYMBOLS]
             if len(symbols) != len(places):
@@ -110,7 +118,7 @@ def constrained_path(probs: np.ndarray, path: tuple[int, ...], model: ModelSpec,
                     break
                 chosen[place] = allowed[int(np.argmax(probs[place, allowed]))]
             else:
-                score = float(np.sum(np.log(np.clip(probs[np.arange(len(chosen)), chosen], 1e-12, 1.0))))
+                score = prior + float(np.sum(np.log(np.clip(probs[np.arange(len(chosen)), chosen], 1e-12, 1.0))))
                 if best is None or score > best[0]:
                     best = (score, tuple(chosen), plate_format.name)
     return None if best is None else (best[1], best[2])
@@ -187,11 +195,11 @@ def decode(probs: np.ndarray, model: ModelSpec, check: FormatCheck = FormatCheck
     best_path, _ = paths[0]
     best_text = "".join(symbols[c] for c in best_path if c != blank)
     plate_format = matching_format(best_text, list(check.formats))
-    constrained = None
-    if check.constrain and check.formats and plate_format is None:
-        constrained = constrained_path(probs, best_path, model, check.formats)
-    if constrained is not None:
-        best_path, plate_format = constrained
+    constrained = False
+    fitted = constrained_path(probs, best_path, model, check.formats) if check.constrain and check.formats else None
+    if fitted is not None:
+        constrained = fitted[0] != best_path
+        best_path, plate_format = fitted
         best_text = "".join(symbols[c] for c in best_path if c != blank)
     char_conf = tuple(float(probs[i, c]) for i, c in enumerate(best_path) if c != blank)
     candidates = tuple(sorted(((t, p) for t, p in texts.items() if t != best_text), key=lambda tp: -tp[1]))
@@ -201,7 +209,7 @@ def decode(probs: np.ndarray, model: ModelSpec, check: FormatCheck = FormatCheck
         char_confidences=char_conf,
         candidates=candidates,
         plate_format=plate_format,
-        constrained=constrained is not None,
+        constrained=constrained,
     )
 
 

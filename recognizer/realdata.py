@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from recognizer.decode import decode
+from recognizer.decode import FormatCheck, decode
 from recognizer.engine import PlateNetwork
 from recognizer.spec import ModelSpec
 
@@ -85,27 +85,30 @@ def plate_in_windows(gray: np.ndarray, model: ModelSpec, plate_share: float = 0.
     return out
 
 
-def read_crop(network: PlateNetwork, gray: np.ndarray, model: ModelSpec) -> str:
+def read_crop(network: PlateNetwork, gray: np.ndarray, model: ModelSpec, check: FormatCheck = FormatCheck()) -> str:
     """Reads a plate crop with the reader alone: the windows of :func:`plate_in_windows` vote, weighted by presence.
 
     Args:
         network: The plate network.
         gray: ``(h, w)`` uint8 crop.
         model: Window spec and alphabet.
+        check: Plate formats that may constrain each window's reading (a camera's ``read`` settings).
 
     Returns:
         The plate text.
     """
-    return read_crops(network, [gray], model)[0]
+    return read_crops(network, [gray], model, check)[0]
 
 
-def read_crops(network: PlateNetwork, grays: list[np.ndarray], model: ModelSpec, batch_size: int = 256) -> list[str]:
+def read_crops(network: PlateNetwork, grays: list[np.ndarray], model: ModelSpec, check: FormatCheck = FormatCheck(),
+               batch_size: int = 256) -> list[str]:
     """:func:`read_crop` for many crops, their windows scored in large batches.
 
     Args:
         network: The plate network.
         grays: ``(h, w)`` uint8 crops.
         model: Window spec and alphabet.
+        check: Plate formats that may constrain each window's reading.
         batch_size: Windows per network call.
 
     Returns:
@@ -119,7 +122,7 @@ def read_crops(network: PlateNetwork, grays: list[np.ndarray], model: ModelSpec,
     texts = []
     for start in range(0, len(windows), step):
         scores = network.predict_windows(windows[start : start + step])
-        reads = [decode(c, model).text for c in scores.chars_at(np.arange(len(scores.presence)))]
+        reads = [decode(c, model, check).text for c in scores.chars_at(np.arange(len(scores.presence)))]
         for first in range(0, len(reads), per_crop):
             texts.append(vote_text(reads[first : first + per_crop], scores.presence[first : first + per_crop]))
     return texts

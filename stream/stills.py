@@ -110,7 +110,7 @@ def evaluate(manifest: Path, scanner: Scanner, network: PlateNetwork, model: Mod
         if with_boxes:
             plates = read_image(scanner, gray, model, check)
         else:
-            text = read_crop(network, gray, model)
+            text = read_crop(network, gray, model, check)
         times.append((time.monotonic() - started) * 1000)
         for row in by_file[path]:
             total += 1

@@ -56,6 +56,17 @@ def test_format_constraint_never_changes_the_length_or_a_fitting_read():
     assert reading.text == "000" and not reading.constrained and reading.plate_format is None
 
 
+def test_format_weights_decide_between_fitting_reads():
+    # "00" fits the rare digit-digit format, "A0" (a little less likely) the common letter-digit one.
+    formats = (PlateFormat(name="ln", pattern="L-N", style="br_old", weight=3.0),
+               PlateFormat(name="nn", pattern="N-N", style="br_old", weight=1.0))
+    reading = decode(O_FOR_0, SMALL, FormatCheck(formats, constrain=True))
+    assert reading.text == "A0" and reading.plate_format == "ln" and reading.constrained
+    even = (formats[0].model_copy(update={"weight": 1.0}), formats[1])
+    reading = decode(O_FOR_0, SMALL, FormatCheck(even, constrain=True))
+    assert reading.text == "00" and reading.plate_format == "nn" and not reading.constrained
+
+
 def test_o0_equal():
     assert o0_equal("AB0I", "ABO1")
     assert not o0_equal("AB0", "AB8")
