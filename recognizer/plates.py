@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from recognizer.glyphs import GlyphSet
+from recognizer.glyphs import GLYPH_HEIGHT, GlyphSet
 from recognizer.spec import PlateFormat
 
 PLATE_HEIGHT = 110
@@ -19,6 +19,8 @@ _ASPECT = {"uk_front": 4.7, "uk_rear": 4.7, "eu": 4.7, "br_old": 3.08, "br_red":
 # Width stretch of the main characters: Brazilian and Mercosur plates use tall, condensed typefaces.
 _STRETCH = {"br_old": (0.5, 0.9), "br_red": (0.5, 0.9), "mercosur": (0.55, 0.95)}
 _DEFAULT_STRETCH = (0.6, 1.2)
+_BAR_ONE = {"br_old": 0.85, "br_red": 0.85}
+"""Share of plates of a style whose ``1`` and ``I`` are one plain bar, as in the old Brazilian typeface."""
 _INVERTED = 0.25
 """Share of plates drawn light on dark (embossed metal plates, plates under infrared light)."""
 _TEXT_HEIGHT = {"uk_front": 0.70, "uk_rear": 0.70, "eu": 0.72, "br_old": 0.55, "br_red": 0.55, "mercosur": 0.55, "us": 0.50}
@@ -65,9 +67,19 @@ def random_text(rng: np.random.Generator, pattern: str) -> str:
     return "".join(out)
 
 
+def stem_width(glyphs: GlyphSet) -> float:
+    """Width of a font's vertical strokes, in glyph pixels: the median ink run across the middle rows of its ``I``."""
+    mask = glyphs.masks["I"] > 127
+    middle = mask[mask.shape[0] // 4 : 3 * mask.shape[0] // 4]
+    return float(np.median(middle.sum(axis=1)))
+
+
 def _text_strip(glyphs: GlyphSet, text: str, height: int, spacing: float, stretch: float,
-                max_width: int, round_dash: bool = False) -> np.ndarray:
-    """Ink mask of a line of text, ``(height, w)`` with ``w <= max_width``."""
+                max_width: int, round_dash: bool = False, bar_one: bool = False) -> np.ndarray:
+    """Ink mask of a line of text, ``(height, w)`` with ``w <= max_width``.
+
+    With ``bar_one``, ``1`` and ``I`` are both a plain bar of the font's stem width (not condensed by ``stretch``).
+    """
     pieces = []
     gap = max(1, round(spacing * height))
     for char in text:
@@ -77,7 +89,9 @@ def _text_strip(glyphs: GlyphSet, text: str, height: int, spacing: float, stretc
         mask = glyphs.masks.get(char)
         if mask is None:
             continue
-        if char == "-":
+        if bar_one and char in "1I":
+            pieces.append(np.full((height, max(2, round(stem_width(glyphs) * height / GLYPH_HEIGHT))), 255, np.uint8))
+        elif char == "-":
             w = max(2, round(0.3 * height))
             t = max(2, round((0.2 if round_dash else 0.1) * height))
             dash = np.zeros((height, w), np.uint8)
@@ -183,8 +197,8 @@ def render_plate(rng: np.random.Generator, plate_format: PlateFormat, glyph_sets
     # Main characters, vertically centred in the free area.
     char_h = int(min(_TEXT_HEIGHT[style] * h * rng.uniform(0.9, 1.05), bottom - top - 4))
     mask = _text_strip(glyphs, text, char_h, rng.uniform(0.03, 0.12), rng.uniform(*_STRETCH.get(style, _DEFAULT_STRETCH)),
-                       int(right - left),
-                       round_dash=bool(rng.random() < 0.5))
+                       int(right - left), round_dash=bool(rng.random() < 0.5),
+                       bar_one=bool(rng.random() < _BAR_ONE.get(style, 0.0)))
     if rng.random() < 0.3:
         size = int(rng.integers(2, 5))
         kernel = np.ones((size, size), np.uint8)

@@ -63,3 +63,17 @@ def test_generator_is_deterministic_for_a_seed():
 def test_missing_fonts_fail_clearly(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="no usable font"):
         WindowGenerator(ModelSpec(), RendererSpec(font_dirs=[tmp_path], uk_font=None))
+
+
+def test_old_brazilian_one_and_i_are_the_same_plain_bar():
+    from recognizer.glyphs import load_glyph_sets
+    from recognizer.plates import _text_strip, stem_width
+
+    [glyphs] = load_glyph_sets([p for p in find_fonts(list(SPEC.font_dirs)) if p.name == "DejaVuSansMono.ttf"], "1I")
+    assert stem_width(glyphs) < glyphs.masks["I"].shape[1] / 2  # the monospaced I has serifs; its stem is narrower
+    bars = _text_strip(glyphs, "1I", 64, 0.5, 0.7, 500, bar_one=True)
+    one, i = bars[:, : bars.shape[1] // 2], bars[:, bars.shape[1] // 2 :]
+    np.testing.assert_array_equal(one[:, one.max(axis=0) > 0], i[:, i.max(axis=0) > 0])
+    assert (bars[:, bars.max(axis=0) > 0] == 255).all()  # solid, full height
+    drawn = _text_strip(glyphs, "1I", 64, 0.5, 0.7, 500)  # the font's own 1 (flag, foot) and I (serifs)
+    assert not (drawn[:, drawn.max(axis=0) > 0] == 255).all()
