@@ -10,6 +10,7 @@ does over the whole level.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from detector.geometry import join_pairs
@@ -136,3 +137,56 @@ def band_blocks(grid_shape: tuple[int, int], window_shape: tuple[int, int], stri
     starts = np.arange(0, rows, per_band)
     return np.column_stack([starts, np.zeros_like(starts), np.minimum(starts + per_band, rows),
                             np.full_like(starts, cols)]).astype(int)
+
+
+def gate_blocks(gate: np.ndarray, threshold: float, gate_stride: tuple[int, int], grid_shape: tuple[int, int],
+                stride: tuple[int, int]) -> np.ndarray:
+    """The blocks of a level's window grid around the windows a gate network passes.
+
+    The gate scores windows ``gate_stride`` apart, more coarsely than the scanner's grid; each window it passes
+    selects the scanner's windows whose corners lie within one gate stride of its own, among which one sees the
+    plate it glimpsed as the plate network was trained to (half a stride lost about one plate in a hundred more).
+
+    Args:
+        gate: ``(rows, cols)`` gate presence probabilities; cell ``(i, j)`` is the window at
+            ``(gate_stride[1] * j, gate_stride[0] * i)``.
+        threshold: Probability above which the gate passes a window.
+        gate_stride: ``(rows, columns)`` pixels between the gate's windows.
+        grid_shape: ``(rows, cols)`` of the scanner's window grid on the level.
+        stride: ``(rows, columns)`` of the scanner's grid.
+
+    Returns:
+        ``(M, 4)`` int blocks ``[row0, col0, row1, col1]``: the bounding blocks of the connected groups of selected
+        cells; ``M = 0`` if the gate passes nothing.
+    """
+    i, j = np.nonzero(gate > threshold)
+    if not len(i):
+        return np.zeros((0, 4), int)
+    (gy, gx), (sy, sx) = gate_stride, stride
+    y, x = i * gy, j * gx
+    rows, cols = grid_shape
+    row0 = np.clip(np.ceil((y - gy) / sy).astype(int), 0, rows - 1)
+    row1 = np.clip(np.floor((y + gy) / sy).astype(int) + 1, 1, rows)
+    col0 = np.clip(np.ceil((x - gx) / sx).astype(int), 0, cols - 1)
+    col1 = np.clip(np.floor((x + gx) / sx).astype(int) + 1, 1, cols)
+    chosen = np.zeros(grid_shape, np.uint8)
+    for r0, c0, r1, c1 in zip(row0, col0, row1, col1):
+        chosen[r0:r1, c0:c1] = 1
+    count, _, stats, _ = cv2.connectedComponentsWithStats(chosen, connectivity=8)
+    left, top, width, height = stats[1:count, 0], stats[1:count, 1], stats[1:count, 2], stats[1:count, 3]
+    return np.column_stack([top, left, top + height, left + width]).astype(int)
+
+
+def intersect_blocks(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The non-empty intersections of every block of ``a`` with every block of ``b``.
+
+    Args:
+        a: ``(K, 4)`` blocks ``[row0, col0, row1, col1]``.
+        b: ``(M, 4)`` blocks.
+
+    Returns:
+        ``(L, 4)`` blocks, ``L <= K * M``.
+    """
+    a, b = np.asarray(a, int).reshape(-1, 1, 4), np.asarray(b, int).reshape(1, -1, 4)
+    both = np.concatenate([np.maximum(a[..., :2], b[..., :2]), np.minimum(a[..., 2:], b[..., 2:])], axis=-1).reshape(-1, 4)
+    return both[(both[:, 2] > both[:, 0]) & (both[:, 3] > both[:, 1])]

@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
+import cv2
 import numpy as np
 
 from detector.geometry import group_overlapping, inside_larger
 from detector.pyramid import Level, build_pyramid, pyramid_scales
-from detector.regions import band_blocks, block_pixels, level_blocks
+from detector.regions import band_blocks, block_pixels, gate_blocks, intersect_blocks, level_blocks, merge_blocks
 from detector.spec import ScanSpec
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,10 @@ PredictBatch = Callable[[np.ndarray], WindowScores]
 ScoreImage = Callable[[np.ndarray], WindowScores]
 """Scores every window position of an ``(h, w)`` uint8 image at once (fully convolutional)."""
 
+GateImage = Callable[[np.ndarray], np.ndarray]
+"""A cheap first look: ``(rows, cols)`` presence probabilities of the windows of an ``(h, w)`` uint8 image, on a
+grid coarser than the scanner's (cell ``(i, j)`` being the window at ``(gate_stride[1] * j, gate_stride[0] * i)``)."""
+
 
 @dataclass(frozen=True)
 class StageTimes:
@@ -51,12 +56,14 @@ class StageTimes:
         network: Scoring windows (fully convolutional levels and batched re-checks) and reading hits.
         merge: Merging hits into candidates.
         motion: Finding the moving parts of the frame (0 where the whole frame is scanned).
+        gate: The gate network's first look at every level (0 without a gate).
     """
 
     pyramid: float
     network: float
     merge: float
     motion: float = 0.0
+    gate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,35 @@ def crop_windows(image: np.ndarray, corners: np.ndarray, window_shape: tuple[int
     return np.stack([image[y : y + wh, x : x + ww] for x, y in corners]) if len(corners) else np.zeros((0, wh, ww), np.uint8)
 
 
+def centred_windows(gray: np.ndarray, boxes: np.ndarray, shares: tuple[float, ...],
+                    window_shape: tuple[int, int]) -> np.ndarray:
+    """Windows centred on plate boxes, scaled so that each plate spans each given share of the window's width.
+
+    Args:
+        gray: ``(H, W)`` uint8 frame.
+        boxes: ``(K, 4)`` plate boxes ``[x, y, w, h]`` in frame pixels.
+        shares: ``S`` plate widths as shares of the window width.
+        window_shape: ``(height, width)`` of a window.
+
+    Returns:
+        ``(K * S, height, width)`` uint8 windows, candidate by candidate; frame edges are replicated.
+    """
+    wh, ww = window_shape
+    out = np.empty((len(boxes) * len(shares), wh, ww), np.uint8)
+    for k, (x, y, w, h) in enumerate(np.asarray(boxes, np.float64).reshape(-1, 4)):
+        for s, share in enumerate(shares):
+            scale = share * ww / max(w, 1.0)
+            half_w, half_h = ww / scale / 2, wh / scale / 2
+            x0, y0 = int(np.floor(x + w / 2 - half_w)), int(np.floor(y + h / 2 - half_h))
+            x1, y1 = int(np.ceil(x + w / 2 + half_w)), int(np.ceil(y + h / 2 + half_h))
+            pads = (max(0, -y0), max(0, y1 - gray.shape[0]), max(0, -x0), max(0, x1 - gray.shape[1]))
+            crop = gray[max(0, y0) : y1, max(0, x0) : x1]
+            if any(pads):
+                crop = cv2.copyMakeBorder(crop, *pads, cv2.BORDER_REPLICATE)
+            out[k * len(shares) + s] = cv2.resize(crop, (ww, wh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    return out
+
+
 def merge_hits(hits: Hits, spec: ScanSpec, top: int = 3, readers: int = 5) -> list[Candidate]:
     """Groups overlapping hits into one candidate per plate.
 
@@ -196,17 +232,24 @@ class Scanner:
         stride: ``(rows, columns)`` window step on each level (the network's output stride on the dense path).
         predict_batch: Scores batches of windows.
         score_image: Scores a whole level at once (fully convolutional); batched windows are used without it.
+        gate: A cheap network run over every level first; only the windows near those it passes
+            (``spec.gate_threshold``) are scored by the plate network. None: no gate.
+        gate_stride: ``(rows, columns)`` pixels between the gate's windows.
     """
 
     def __init__(self, spec: ScanSpec, window_shape: tuple[int, int], stride: tuple[int, int], predict_batch: PredictBatch,
-                 score_image: ScoreImage | None = None) -> None:
+                 score_image: ScoreImage | None = None, gate: GateImage | None = None,
+                 gate_stride: tuple[int, int] = (16, 16)) -> None:
         self.spec = spec
         self.window_shape = window_shape
         self.stride = stride
         self.predict_batch = predict_batch
         self.score_image = score_image
+        self.gate = gate
+        self.gate_stride = gate_stride
         self.scales = pyramid_scales(spec, window_shape[1])
         self.timings = StageTimes(0.0, 0.0, 0.0)
+        self._gate_seconds = 0.0
 
     def _predict_hits(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Scores windows in batches of ``batch_size`` and reads those above the presence threshold.
@@ -224,7 +267,7 @@ class Scanner:
             return np.zeros(0, int), np.zeros(0), np.zeros((0, 4)), np.zeros((0, 0, 0))
         return tuple(np.concatenate([f[i] for f in found]) for i in range(4))  # type: ignore[return-value]
 
-    def level_hits(self, level: Level, regions: np.ndarray | None = None) -> Hits:
+    def level_hits(self, level: Level, regions: np.ndarray | None = None) -> Hits | None:
         """Scores the windows of one level and keeps those above the presence threshold.
 
         Args:
@@ -233,12 +276,23 @@ class Scanner:
                 them (:mod:`detector.regions`), each exactly as a whole-level scan would. None: every window.
 
         Returns:
-            The level's hits in frame coordinates, in the order a whole-level scan lists them.
+            The level's hits in frame coordinates, in the order a whole-level scan lists them; None when the gate
+            passes none of the windows to score.
         """
         grid = window_grid(level.image.shape, self.window_shape, self.stride)
         rows, cols = grid.shape[:2]
         blocks = None if regions is None else level_blocks(regions, level.scale, level.image.shape, self.window_shape,
                                                            self.stride)
+        if self.gate is not None:
+            started = time.monotonic()
+            passed = gate_blocks(self.gate(level.image), self.spec.gate_threshold, self.gate_stride, (rows, cols),
+                                 self.stride)
+            self._gate_seconds += time.monotonic() - started
+            if blocks is not None:
+                passed = merge_blocks(intersect_blocks(blocks, passed), self.window_shape, self.stride)
+            if not len(passed):
+                return None
+            blocks = passed
         if blocks is None and level.image.size > self.spec.max_level_pixels:
             blocks = band_blocks((rows, cols), self.window_shape, self.stride, self.spec.max_level_pixels)
         if self.score_image is not None and blocks is None:
@@ -320,6 +374,38 @@ class Scanner:
         return (np.concatenate([corners, extra[keep]]), np.concatenate([presence, p]),
                 np.concatenate([boxes, b]), np.concatenate([chars, c]))
 
+    def _reread(self, gray: np.ndarray, candidates: list[Candidate]) -> list[Candidate]:
+        """Reads each candidate again from windows centred on its plate box at ``spec.reread_widths``.
+
+        The scan's windows see a plate off-centre or at a pyramid level's scale; windows made for it read it as the
+        network was trained to. Their readings vote, weighted by presence, and the candidate's characters become
+        the geometric mean of those that agree with the winner. A candidate none of whose windows sees a plate
+        keeps the scan's reading.
+        """
+        shares = self.spec.reread_widths
+        windows = centred_windows(gray, np.array([c.box for c in candidates]), shares, self.window_shape)
+        presence, chars = [], []
+        for start in range(0, len(windows), self.spec.batch_size):
+            scores = self.predict_batch(windows[start : start + self.spec.batch_size])
+            presence.append(scores.presence)
+            chars.append(scores.chars_at(np.arange(len(scores.presence))))
+        presence_all, chars_all = np.concatenate(presence), np.concatenate(chars)
+        reread = []
+        for k, candidate in enumerate(candidates):
+            p, c = presence_all[k * len(shares) : (k + 1) * len(shares)], chars_all[k * len(shares) : (k + 1) * len(shares)]
+            if p.max() <= 0:
+                reread.append(candidate)
+                continue
+            texts = [tuple(row.argmax(axis=-1)) for row in c]
+            votes: dict[tuple, float] = {}
+            for text, weight in zip(texts, p):
+                votes[text] = votes.get(text, 0.0) + float(weight)
+            winner = max(votes, key=votes.__getitem__)
+            agree = [i for i, t in enumerate(texts) if t == winner]
+            mean = np.exp(np.log(np.clip(c[agree], 1e-9, 1.0)).mean(axis=0))
+            reread.append(replace(candidate, chars=mean / mean.sum(axis=-1, keepdims=True)))
+        return reread
+
     def scan(self, gray: np.ndarray, regions: np.ndarray | None = None) -> list[Candidate]:
         """Finds the plates in a frame, or in parts of it.
 
@@ -338,8 +424,13 @@ class Scanner:
         started = time.monotonic()
         levels = build_pyramid(gray, self.scales, self.window_shape)
         pyramid_done = time.monotonic()
-        hits = [self.level_hits(level, regions) for level in levels]
+        self._gate_seconds = 0.0
+        hits = [h for level in levels if (h := self.level_hits(level, regions)) is not None]
         network_done = time.monotonic()
         candidates = merge_hits(Hits.concatenate(hits), self.spec) if hits else []
-        self.timings = StageTimes(pyramid_done - started, network_done - pyramid_done, time.monotonic() - network_done)
+        merge_done = time.monotonic()
+        if candidates and self.spec.reread_widths:
+            candidates = self._reread(gray, candidates)
+        network = network_done - pyramid_done - self._gate_seconds + time.monotonic() - merge_done
+        self.timings = StageTimes(pyramid_done - started, network, merge_done - network_done, gate=self._gate_seconds)
         return candidates

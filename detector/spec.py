@@ -14,12 +14,16 @@ class ScanSpec(BaseModel):
         scales_per_octave: Pyramid levels per halving of the image size.
         plate_width_in_window: Plate width, as a share of the window width, that a level's scale aims at.
         presence_threshold: Presence probability above which a window is a hit.
+        gate_threshold: Presence probability above which the gate network (where one is configured) passes a
+            window on to the plate network; low, since a plate it misses is lost.
         merge_iou: Hits whose boxes overlap at least this much belong to one candidate.
         merge_contained: A candidate whose plate box lies at least this share inside a larger candidate's box is
             a read of part of that plate (some of its characters) and is dropped.
         min_hits: Hits a candidate needs (overlapping windows that agree).
         batch_size: Windows per network call when crops are re-checked.
         refine: Re-check each candidate with batched crops on a finer grid around it.
+        reread_widths: Plate widths, as shares of the window width, at which each candidate is read once more from
+            windows centred on its plate box (the reads vote); empty: candidates keep the scan's reading.
         full_scan_every: Scan the whole frame on every this many frames (the first included); on the others scan
             only the windows touching moving areas and live tracks. 1: every frame whole, as without focusing.
         motion_downscale: Frames are shrunk by this factor (area averaging) before looking for motion.
@@ -38,11 +42,13 @@ class ScanSpec(BaseModel):
     scales_per_octave: int = Field(4, ge=1, le=12)
     plate_width_in_window: float = Field(0.7, gt=0.1, lt=1.0)
     presence_threshold: float = Field(0.9, gt=0, lt=1)
+    gate_threshold: float = Field(0.5, gt=0, lt=1)
     merge_iou: float = Field(0.3, gt=0, lt=1)
     merge_contained: float = Field(0.6, gt=0, le=1)
     min_hits: int = Field(1, ge=1)
     batch_size: int = Field(64, ge=1)
     refine: bool = True
+    reread_widths: tuple[float, ...] = (0.62, 0.66, 0.7, 0.74, 0.78)
     full_scan_every: int = Field(10, ge=1)
     motion_downscale: int = Field(4, ge=1, le=16)
     motion_threshold: int = Field(16, ge=1, le=255)
@@ -52,6 +58,8 @@ class ScanSpec(BaseModel):
 
     @model_validator(mode="after")
     def _widths_ordered(self) -> "ScanSpec":
+        if any(not 0 < share < 1 for share in self.reread_widths):
+            raise ValueError(f"reread_widths must lie between 0 and 1: {list(self.reread_widths)}")
         if self.min_plate_width > self.max_plate_width:
             raise ValueError(f"min_plate_width ({self.min_plate_width}) exceeds max_plate_width ({self.max_plate_width})")
         return self

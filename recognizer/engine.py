@@ -168,6 +168,17 @@ def int8_path(onnx: Path) -> Path:
     return onnx.with_suffix(".int8.onnx")
 
 
+def onnx_session(path: Path, threads: int):  # type: ignore[no-untyped-def]
+    """An ONNX Runtime CPU session with ``threads`` intra-op threads, quiet."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 def load_onnx_network(path: Path, model: ModelSpec, threads: int = 2) -> PlateNetwork:
     """The network in ONNX Runtime.
 
@@ -181,13 +192,7 @@ def load_onnx_network(path: Path, model: ModelSpec, threads: int = 2) -> PlateNe
     """
     if not path.is_file():
         raise FileNotFoundError(f"ONNX model not found: {path} (export it with 'anpr export')")
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = onnx_session(path, threads)
     name = session.get_inputs()[0].name
     outputs = [o.name for o in session.get_outputs()]
 

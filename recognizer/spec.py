@@ -222,3 +222,23 @@ class RecognizerSpec(StrictModel):
         if value not in {"onnx", "onnx_int8", "keras"}:
             raise ValueError(f"engine must be 'onnx', 'onnx_int8' or 'keras': {value!r}")
         return value
+
+
+class GateSpec(StrictModel):
+    """The gate network (:mod:`recognizer.gate`): a cheap presence-only first look that picks where the plate
+    network runs.
+
+    Attributes:
+        onnx: Its ONNX file, relative to the repository when not absolute; None: no gate, every window of the
+            levels scanned is scored by the plate network.
+        widths: Filters of its four stride-2 blocks.
+        hidden: Filters of its window head.
+        epochs: Epochs of ``anpr train-gate`` (steps, batch size, seed and workers are ``train``'s).
+        learning_rate: Peak Adam learning rate (cosine decay over all epochs).
+    """
+
+    onnx: Path | None = Path("recognizer/weights/gate.onnx")
+    widths: tuple[int, int, int, int] = (8, 16, 32, 32)
+    hidden: PositiveInt = 32
+    epochs: PositiveInt = 8
+    learning_rate: float = Field(3e-3, gt=0)

@@ -32,7 +32,7 @@ class BenchResult:
         frames: Frames processed.
         fps: Frames per second end to end (decode to track).
         ms: Median milliseconds per frame of each stage: decode (waiting for the capture thread's next frame,
-            then the gray conversion), motion, pyramid, network, merge, track.
+            then the gray conversion), motion, pyramid, gate, network, merge, track.
         plates: Plate events the tracker produced.
         texts: Their plate texts, in the order they ended.
         dropped: Frames dropped, replaying the clip as a live camera (0 when every frame is processed).
@@ -75,7 +75,7 @@ def run_clip(path: Path, config: AppConfig, network: PlateNetwork, max_frames: i
     """
     scanner = FocusedScanner(build_scanner(config, network), config.scan)
     tracker = Tracker(config.track, config.model, config.format_check)
-    stages: dict[str, list[float]] = {k: [] for k in ("decode", "motion", "pyramid", "network", "merge", "track")}
+    stages: dict[str, list[float]] = {k: [] for k in ("decode", "motion", "pyramid", "gate", "network", "merge", "track")}
     texts: list[str] = []
     frames, size = 0, (0, 0)
     capture = Capture(str(path), config.source, realtime=realtime, max_frames=max_frames).start()
@@ -95,6 +95,7 @@ def run_clip(path: Path, config: AppConfig, network: PlateNetwork, max_frames: i
             stages["decode"].append(t1 - t0)
             stages["motion"].append(scanner.timings.motion)
             stages["pyramid"].append(scanner.timings.pyramid)
+            stages["gate"].append(scanner.timings.gate)
             stages["network"].append(scanner.timings.network)
             stages["merge"].append(scanner.timings.merge)
             stages["track"].append(t3 - t2)

@@ -1,4 +1,4 @@
-"""The ``anpr`` command line: run, proxy, keys, read, eval, subscribe, events, train, export, bench, demo."""
+"""The ``anpr`` command line: run, proxy, keys, read, eval, subscribe, events, train, train-gate, export, bench, demo."""
 
 from __future__ import annotations
 
@@ -89,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, help="override train.epochs")
     train.add_argument("--out", type=Path, help="copy the best weights here at the end, with their ONNX forms beside "
                        "them (default: recognizer.weights and recognizer.onnx)")
+
+    gate = sub.add_parser("train-gate", parents=[common], help="train the gate network on generated windows (resumes a run folder)")
+    gate.add_argument("--run-dir", type=Path, default=Path("runs/gate"))
+    gate.add_argument("--out", type=Path, default=Path("recognizer/weights/gate.onnx"),
+                      help="the ONNX file written at the end (set gate.onnx to it to use it)")
 
     sub.add_parser("export", parents=[common], help="write the ONNX model and its 8-bit form from the Keras weights")
 
@@ -286,6 +291,14 @@ def _cmd_train(config: AppConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train_gate(config: AppConfig, args: argparse.Namespace) -> int:
+    from recognizer.gate_train import train_gate
+
+    train_gate(config.model, config.renderer, config.train, config.gate, args.run_dir, resolve(args.out))
+    print(f"wrote {resolve(args.out)}")
+    return 0
+
+
 def _cmd_export(config: AppConfig, args: argparse.Namespace) -> int:
     _export(config, resolve(config.recognizer.weights), resolve(config.recognizer.onnx))
     return 0
@@ -299,17 +312,21 @@ def _cmd_bench(config: AppConfig, args: argparse.Namespace) -> int:
 
     network = load_network(config)
     clips = args.clips or [DEMO_CLIP, *bench_clips(args.clip_dir, config)]
-    print(f"{'clip':26} {'size':>10} {'frames':>6} {'fps':>6} {'dropped':>7}  median ms: decode motion pyramid network "
+    print(f"{'clip':26} {'size':>10} {'frames':>6} {'fps':>6} {'dropped':>7}  median ms: decode motion pyramid gate network "
           f"merge track  plates  texts")
     whole = config.model_copy(update={"scan": config.scan.model_copy(update={"full_scan_every": 1})})
     runs = [("", config, False), (" (realtime)", config, True)] + ([(" (whole)", whole, False)] if args.whole else [])
+    if config.gate.onnx is not None:  # the same without the gate, for comparison within this run
+        ungated = {"gate": config.gate.model_copy(update={"onnx": None})}
+        runs += [(" (no gate)", config.model_copy(update=ungated), False)]
+        runs += [(" (whole, no gate)", whole.model_copy(update=ungated), False)] if args.whole else []
     for clip in clips:
         for label, run_config, realtime in runs:
             r = run_clip(clip, run_config, network, args.frames, realtime)
             ms, read = r.ms, r.frames + r.dropped
             dropped = f"{100 * r.dropped / read:6.0f}%" if realtime and read else f"{'-':>7}"
             print(f"{r.clip + label:26} {r.size[0]:>4}x{r.size[1]:<5} {r.frames:>6} {r.fps:6.2f} {dropped}  "
-                  f"{ms['decode']:17.1f} {ms['motion']:6.1f} {ms['pyramid']:7.1f} {ms['network']:7.1f} {ms['merge']:5.1f} "
+                  f"{ms['decode']:17.1f} {ms['motion']:6.1f} {ms['pyramid']:7.1f} {ms['gate']:4.1f} {ms['network']:7.1f} {ms['merge']:5.1f} "
                   f"{ms['track']:5.1f}  {r.plates:6d} {' '.join(r.texts)}", flush=True)
     print(f"peak memory while processing the clips {peak_memory_mb():.0f} MB")
     capture = cv2.VideoCapture(str(clips[-1]))
@@ -332,7 +349,7 @@ def _cmd_demo(config: AppConfig, args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": _cmd_run, "proxy": _cmd_proxy, "keys": _cmd_keys, "read": _cmd_read, "eval": _cmd_eval,
-            "subscribe": _cmd_subscribe, "events": _cmd_events, "train": _cmd_train, "export": _cmd_export,
+            "subscribe": _cmd_subscribe, "events": _cmd_events, "train": _cmd_train, "train-gate": _cmd_train_gate, "export": _cmd_export,
             "bench": _cmd_bench, "demo": _cmd_demo}
 
 

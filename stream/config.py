@@ -10,7 +10,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from detector.spec import ScanSpec
 from recognizer.decode import FormatCheck
-from recognizer.spec import ModelSpec, ReadSpec, RecognizerSpec, RendererSpec, StrictModel, TrainSpec
+from recognizer.spec import GateSpec, ModelSpec, ReadSpec, RecognizerSpec, RendererSpec, StrictModel, TrainSpec
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
 DEMO_CONFIG = DEFAULT_CONFIG.with_name("demo.yaml")
@@ -152,6 +152,7 @@ class AppConfig(StrictModel):
     renderer: RendererSpec = RendererSpec()
     train: TrainSpec = TrainSpec()
     recognizer: RecognizerSpec = RecognizerSpec()
+    gate: GateSpec = GateSpec()
     read: ReadSpec = ReadSpec()
     scan: ScanSpec = ScanSpec()
     track: TrackSpec = TrackSpec()

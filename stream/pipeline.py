@@ -17,6 +17,7 @@ from detector.schedule import FocusedScanner
 from detector.scanner import Candidate, Scanner
 from recognizer.decode import decode
 from recognizer.engine import PlateNetwork, int8_path, load_keras_network, load_onnx_network
+from recognizer.gate import GATE_STRIDE, load_onnx_gate
 from recognizer.outputs import STRIDE
 from stream.capture import Capture
 from stream.config import AppConfig, resolve
@@ -78,8 +79,15 @@ def load_network(config: AppConfig) -> PlateNetwork:
 
 
 def build_scanner(config: AppConfig, network: PlateNetwork) -> Scanner:
-    """A scanner over the fully convolutional path, with batched crops for refinement."""
-    return Scanner(config.scan, config.model.window_shape, STRIDE, network.predict_windows, network.score_map)
+    """A scanner over the fully convolutional path, with batched crops for refinement, behind the gate network
+    where ``gate.onnx`` names one.
+
+    Raises:
+        FileNotFoundError: If the configured gate file is missing.
+    """
+    gate = None if config.gate.onnx is None else load_onnx_gate(resolve(config.gate.onnx), config.recognizer.threads)
+    return Scanner(config.scan, config.model.window_shape, STRIDE, network.predict_windows, network.score_map,
+                   gate, GATE_STRIDE)
 
 
 def to_reads(candidates: list[Candidate], config: AppConfig, frame: int, time_s: float) -> list[PlateRead]:

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from detector.pyramid import build_pyramid, pyramid_scales
-from detector.scanner import Hits, Scanner, merge_hits, plate_boxes, window_grid
+from detector.regions import gate_blocks, intersect_blocks
+from detector.scanner import Hits, Scanner, centred_windows, merge_hits, plate_boxes, window_grid
 from detector.spec import ScanSpec
 
 P, C = 2, 4
@@ -30,6 +31,14 @@ def bright_rectangle_network(windows: np.ndarray) -> FakeScores:
     boxes = np.tile([0.15, 0.25, 0.85, 0.75], (n, 1))
     chars = np.tile(np.array([[0.9, 0.05, 0.03, 0.02], [0.05, 0.9, 0.03, 0.02]]), (n, 1, 1))
     return FakeScores(presence, boxes, chars)
+
+
+def dense_fake(image: np.ndarray, stride: tuple[int, int] = (16, 16)) -> FakeScores:
+    """The stand-in network run over every window of an image, ``stride`` apart."""
+    grid = window_grid(image.shape, (64, 128), stride)
+    s = bright_rectangle_network(np.stack([image[y : y + 64, x : x + 128] for x, y in grid.reshape(-1, 2)]))
+    shape = grid.shape[:2]
+    return FakeScores(s.presence.reshape(shape), s.boxes.reshape(*shape, 4), s.chars.reshape(*shape, P, C))
 
 
 SPEC = ScanSpec(min_plate_width=80, max_plate_width=100, scales_per_octave=4, presence_threshold=0.5, refine=True)
@@ -97,18 +106,76 @@ def test_scanner_finds_a_bright_plate_with_batched_windows():
 def test_scanner_dense_path_matches_batched_path():
     frame = np.zeros((240, 320), np.uint8)
     frame[100:130, 100:190] = 255
-
-    def score_image(image: np.ndarray) -> FakeScores:
-        grid = window_grid(image.shape, (64, 128), (16, 16))
-        windows = np.stack([image[y : y + 64, x : x + 128] for x, y in grid.reshape(-1, 2)])
-        s = bright_rectangle_network(windows)
-        shape = grid.shape[:2]
-        return FakeScores(s.presence.reshape(shape), s.boxes.reshape(*shape, 4), s.chars.reshape(*shape, P, C))
-
     batched = Scanner(SPEC, (64, 128), (16, 16), bright_rectangle_network).scan(frame)
-    dense = Scanner(SPEC, (64, 128), (16, 16), bright_rectangle_network, score_image).scan(frame)
+    dense = Scanner(SPEC, (64, 128), (16, 16), bright_rectangle_network, dense_fake).scan(frame)
     assert len(batched) == len(dense) == 1
     np.testing.assert_allclose(batched[0].box, dense[0].box)
+
+
+def test_gate_blocks_select_the_scanner_windows_near_a_passed_one():
+    gate = np.array([[0.0, 0.1, 0.0], [0.0, 0.0, 0.9]])  # passes the window at (32, 16) only
+    blocks = gate_blocks(gate, 0.5, (16, 16), (4, 10), (16, 8))
+    np.testing.assert_array_equal(blocks, [[0, 2, 3, 7]])  # corners within 16 px: x 16..48, y 0..32
+    assert gate_blocks(gate, 0.95, (16, 16), (4, 10), (16, 8)).shape == (0, 4)
+
+
+def test_intersect_blocks_literal():
+    a = np.array([[0, 0, 4, 4], [10, 10, 12, 12]])
+    b = np.array([[2, 3, 6, 9]])
+    np.testing.assert_array_equal(intersect_blocks(a, b), [[2, 3, 4, 4]])
+
+
+def test_gated_scanner_finds_what_the_plain_one_does_and_skips_what_the_gate_rejects():
+    frame = np.zeros((240, 320), np.uint8)
+    frame[100:130, 100:190] = 255
+    fine = lambda image: dense_fake(image, (16, 8))  # noqa: E731
+    plain = Scanner(SPEC, (64, 128), (16, 8), bright_rectangle_network, fine).scan(frame)
+    gated_scanner = Scanner(SPEC, (64, 128), (16, 8), bright_rectangle_network, fine,
+                            gate=lambda image: dense_fake(image).presence, gate_stride=(16, 16))
+    gated = gated_scanner.scan(frame)
+    assert len(plain) == len(gated) == 1
+    np.testing.assert_allclose(plain[0].box, gated[0].box, atol=4)
+    assert gated_scanner.timings.gate > 0
+
+    def never(image: np.ndarray) -> FakeScores:
+        raise AssertionError("the plate network ran where the gate passed nothing")
+
+    closed = Scanner(SPEC, (64, 128), (16, 8), never, never, gate=lambda image: np.zeros((1, 1)))
+    assert closed.scan(frame) == []
+
+
+def test_centred_windows_put_the_plate_mid_window_at_each_share():
+    frame = np.zeros((200, 400), np.uint8)
+    frame[90:110, 150:250] = 255  # a 100x20 plate
+    windows = centred_windows(frame, np.array([[150.0, 90.0, 100.0, 20.0]]), (0.5, 0.75), (64, 128))
+    assert windows.shape == (2, 64, 128)
+    for window, share in zip(windows, (0.5, 0.75)):
+        columns = np.flatnonzero(window.max(axis=0) > 127)
+        assert abs(len(columns) - share * 128) <= 2 and abs(columns.mean() - 63.5) <= 1.5
+        rows = np.flatnonzero(window.max(axis=1) > 127)
+        assert abs(rows.mean() - 31.5) <= 1.5
+    edge = centred_windows(frame, np.array([[0.0, 0.0, 100.0, 20.0]]), (0.7,), (64, 128))  # replicated beyond the frame
+    assert edge.shape == (1, 64, 128)
+
+
+def off_centre_misreading_network(windows: np.ndarray) -> FakeScores:
+    """:func:`bright_rectangle_network`, but it reads "AB" only where the bright area is centred, "BA" elsewhere."""
+    scores = bright_rectangle_network(windows)
+    bright = windows.max(axis=1) > 127
+    centre = np.array([np.flatnonzero(b).mean() if b.any() else 0.0 for b in bright])
+    centred = np.abs(centre - (windows.shape[2] - 1) / 2) <= 2
+    chars = np.where(centred[:, None, None], scores.chars, scores.chars[:, ::-1])
+    return FakeScores(scores.presence, scores.boxes, chars)
+
+
+def test_reread_reads_each_candidate_from_windows_centred_on_it():
+    frame = np.zeros((240, 320), np.uint8)
+    frame[100:130, 109:199] = 255  # off the 16-pixel grid, so the scan's windows see it off-centre
+    spec = SPEC.model_copy(update={"refine": False})
+    [scanned] = Scanner(spec.model_copy(update={"reread_widths": ()}), (64, 128), (16, 16), off_centre_misreading_network).scan(frame)
+    [reread] = Scanner(spec, (64, 128), (16, 16), off_centre_misreading_network).scan(frame)
+    assert scanned.chars.argmax(axis=-1).tolist() == [1, 0]
+    assert reread.chars.argmax(axis=-1).tolist() == [0, 1] and reread.box == scanned.box
 
 
 def test_empty_frame_has_no_candidates():

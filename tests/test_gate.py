@@ -1,0 +1,54 @@
+"""The gate network: one score per window, the same over a whole image as per cropped window, in ONNX as in Keras."""
+
+import numpy as np
+import pytest
+
+from detector.scanner import crop_windows, window_grid
+from recognizer.gate import GATE_STRIDE, build_gate, load_onnx_gate
+from recognizer.gate_train import export_gate
+from recognizer.spec import GateSpec, ModelSpec
+
+MODEL, GATE = ModelSpec(), GateSpec()
+
+
+@pytest.fixture(scope="module")
+def random_gate(tmp_path_factory):
+    """A gate with random weights (batch normalisation statistics included), and its weights file."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    net = build_gate(MODEL, GATE)
+    for layer in net.layers:
+        if "_bn" in layer.name:
+            gamma, beta, _, _ = layer.get_weights()
+            layer.set_weights([gamma, beta, np.full_like(gamma, 60.0), np.full_like(gamma, 900.0)])
+    path = tmp_path_factory.mktemp("gate") / "gate.weights.h5"
+    net.save_weights(path)
+    return net, path
+
+
+def test_gate_gives_one_score_per_window_and_the_same_over_a_whole_image(random_gate):
+    net, _ = random_gate
+    assert net(np.zeros((2, 64, 128, 1), np.float32)).shape == (2, 1, 1, 1)
+    assert sum(int(np.prod(w.shape)) for w in net.weights) < 60_000
+    image = np.random.default_rng(0).integers(0, 256, (64 + 2 * 16 + 9, 128 + 3 * 16 + 5), dtype=np.uint8)
+    dense = np.asarray(net(image[None, :, :, None].astype(np.float32), training=False))[0, :, :, 0]
+    grid = window_grid(image.shape, MODEL.window_shape, GATE_STRIDE)
+    assert dense.shape == grid.shape[:2] == (3, 4)
+    windows = crop_windows(image, grid.reshape(-1, 2), MODEL.window_shape)[..., None].astype(np.float32)
+    single = np.asarray(net(windows, training=False)).reshape(dense.shape)
+    np.testing.assert_allclose(dense, single, rtol=1e-4, atol=1e-4)
+
+
+def test_onnx_gate_equals_keras(random_gate, tmp_path):
+    net, weights = random_gate
+    export_gate(weights, MODEL, GATE, tmp_path / "gate.onnx")
+    gate = load_onnx_gate(tmp_path / "gate.onnx", threads=1)
+    image = np.random.default_rng(1).integers(0, 256, (150, 300), dtype=np.uint8)
+    logits = np.asarray(net(image[None, :, :, None].astype(np.float32), training=False))[0, :, :, 0]
+    np.testing.assert_allclose(gate(image), 1 / (1 + np.exp(-logits)), rtol=1e-4, atol=1e-5)
+
+
+def test_missing_gate_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="gate model not found"):
+        load_onnx_gate(tmp_path / "none.onnx")
