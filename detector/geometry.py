@@ -173,3 +173,22 @@ def merge_boxes(boxes: np.ndarray, gap: float = 0.0) -> np.ndarray:
 
     rows = join_pairs(list(np.asarray(boxes, np.float64).reshape(-1, 4)), bounding)
     return np.array(rows, np.float64).reshape(-1, 4)
+
+
+def local_maxima(corners: np.ndarray, scores: np.ndarray, step: tuple[int, int]) -> np.ndarray:
+    """Which grid points score highest among their neighbours (those at most one grid step away each way).
+
+    Args:
+        corners: ``(K, 2)`` grid points ``[x, y]``.
+        scores: ``(K,)`` their scores.
+        step: ``(rows, columns)`` grid step in pixels.
+
+    Returns:
+        ``(K,)`` bool; ties keep the first point listed.
+    """
+    corners, scores = np.asarray(corners).reshape(-1, 2), np.asarray(scores, float)
+    near = (np.abs(corners[:, None, 0] - corners[None, :, 0]) <= step[1]) & (
+        np.abs(corners[:, None, 1] - corners[None, :, 1]) <= step[0])
+    order = np.arange(len(scores))
+    beats = (scores[None, :] > scores[:, None]) | ((scores[None, :] == scores[:, None]) & (order[None, :] < order[:, None]))
+    return ~(near & beats).any(axis=1)

@@ -139,8 +139,29 @@ def band_blocks(grid_shape: tuple[int, int], window_shape: tuple[int, int], stri
                             np.full_like(starts, cols)]).astype(int)
 
 
+def gate_crop(blocks: np.ndarray, level_shape: tuple[int, int], window_shape: tuple[int, int],
+              stride: tuple[int, int], gate_stride: tuple[int, int]) -> np.ndarray:
+    """The level pixels the gate must see to pass or reject every window near some blocks, as a whole-level gate
+    would: the blocks' bounding crop grown by one gate stride, its corner on the gate's grid.
+
+    Args:
+        blocks: ``(K, 4)`` blocks ``[row0, col0, row1, col1]`` of the scanner's grid, ``K >= 1``.
+        level_shape: ``(h, w)`` of the level image.
+        window_shape: ``(height, width)`` of a window.
+        stride: ``(rows, columns)`` of the scanner's grid.
+        gate_stride: ``(rows, columns)`` pixels between the gate's windows.
+
+    Returns:
+        ``[y0, x0, y1, x1]`` int crop (end exclusive); ``y0`` and ``x0`` are multiples of the gate stride.
+    """
+    pixels = block_pixels(blocks, window_shape, stride)
+    (gy, gx), (h, w) = gate_stride, level_shape
+    y0, x0 = max(0, (pixels[:, 0].min() - gy) // gy * gy), max(0, (pixels[:, 1].min() - gx) // gx * gx)
+    return np.array([y0, x0, min(h, pixels[:, 2].max() + gy), min(w, pixels[:, 3].max() + gx)])
+
+
 def gate_blocks(gate: np.ndarray, threshold: float, gate_stride: tuple[int, int], grid_shape: tuple[int, int],
-                stride: tuple[int, int]) -> np.ndarray:
+                stride: tuple[int, int], origin: tuple[int, int] = (0, 0)) -> np.ndarray:
     """The blocks of a level's window grid around the windows a gate network passes.
 
     The gate scores windows ``gate_stride`` apart, more coarsely than the scanner's grid; each window it passes
@@ -149,11 +170,12 @@ def gate_blocks(gate: np.ndarray, threshold: float, gate_stride: tuple[int, int]
 
     Args:
         gate: ``(rows, cols)`` gate presence probabilities; cell ``(i, j)`` is the window at
-            ``(gate_stride[1] * j, gate_stride[0] * i)``.
+            ``(origin[1] + gate_stride[1] * j, origin[0] + gate_stride[0] * i)``.
         threshold: Probability above which the gate passes a window.
         gate_stride: ``(rows, columns)`` pixels between the gate's windows.
         grid_shape: ``(rows, cols)`` of the scanner's window grid on the level.
         stride: ``(rows, columns)`` of the scanner's grid.
+        origin: ``(y, x)`` level pixel of the gate's first window (a crop's corner).
 
     Returns:
         ``(M, 4)`` int blocks ``[row0, col0, row1, col1]``: the bounding blocks of the connected groups of selected
@@ -163,7 +185,7 @@ def gate_blocks(gate: np.ndarray, threshold: float, gate_stride: tuple[int, int]
     if not len(i):
         return np.zeros((0, 4), int)
     (gy, gx), (sy, sx) = gate_stride, stride
-    y, x = i * gy, j * gx
+    y, x = origin[0] + i * gy, origin[1] + j * gx
     rows, cols = grid_shape
     row0 = np.clip(np.ceil((y - gy) / sy).astype(int), 0, rows - 1)
     row1 = np.clip(np.floor((y + gy) / sy).astype(int) + 1, 1, rows)

@@ -11,9 +11,10 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from detector.geometry import group_overlapping, inside_larger
+from detector.geometry import group_overlapping, inside_larger, local_maxima
 from detector.pyramid import Level, build_pyramid, pyramid_scales
-from detector.regions import band_blocks, block_pixels, gate_blocks, intersect_blocks, level_blocks, merge_blocks
+from detector.regions import (band_blocks, block_pixels, gate_blocks, gate_crop, intersect_blocks, level_blocks,
+                              merge_blocks)
 from detector.spec import ScanSpec
 
 log = logging.getLogger(__name__)
@@ -285,8 +286,10 @@ class Scanner:
                                                            self.stride)
         if self.gate is not None:
             started = time.monotonic()
-            passed = gate_blocks(self.gate(level.image), self.spec.gate_threshold, self.gate_stride, (rows, cols),
-                                 self.stride)
+            y0, x0, y1, x1 = (0, 0, *level.image.shape) if blocks is None else gate_crop(
+                blocks, level.image.shape, self.window_shape, self.stride, self.gate_stride)
+            passed = gate_blocks(self.gate(level.image[y0:y1, x0:x1]), self.spec.gate_threshold, self.gate_stride,
+                                 (rows, cols), self.stride, (y0, x0))
             self._gate_seconds += time.monotonic() - started
             if blocks is not None:
                 passed = merge_blocks(intersect_blocks(blocks, passed), self.window_shape, self.stride)
@@ -358,12 +361,14 @@ class Scanner:
 
     def _refine(self, level: Level, corners: np.ndarray, presence: np.ndarray, boxes: np.ndarray,
                 chars: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Adds batched windows half a stride around each hit, so a plate between grid cells is read centred."""
+        """Adds batched windows half a stride around each hit that scores highest among its neighbours, so a plate
+        between grid cells is read centred."""
         hy, hx = self.stride[0] // 2, self.stride[1] // 2
         h, w = level.image.shape
         wh, ww = self.window_shape
         offsets = np.array([[dx, dy] for dx in (-hx, 0, hx) for dy in (-hy, 0, hy) if dx or dy])
-        extra = (corners[:, None, :] + offsets[None]).reshape(-1, 2)
+        peaks = corners[local_maxima(corners, presence, self.stride)]
+        extra = (peaks[:, None, :] + offsets[None]).reshape(-1, 2)
         inside = (extra[:, 0] >= 0) & (extra[:, 1] >= 0) & (extra[:, 0] + ww <= w) & (extra[:, 1] + wh <= h)
         extra = np.unique(extra[inside], axis=0)
         if not len(extra):

@@ -21,7 +21,7 @@ class ScanSpec(BaseModel):
             a read of part of that plate (some of its characters) and is dropped.
         min_hits: Hits a candidate needs (overlapping windows that agree).
         batch_size: Windows per network call when crops are re-checked.
-        refine: Re-check each candidate with batched crops on a finer grid around it.
+        refine: Re-check each hit that scores highest among its neighbours with batched crops half a stride around it.
         reread_widths: Plate widths, as shares of the window width, at which each candidate is read once more from
             windows centred on its plate box (the reads vote); empty: candidates keep the scan's reading.
         full_scan_every: Scan the whole frame on every this many frames (the first included); on the others scan

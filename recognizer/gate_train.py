@@ -12,8 +12,8 @@ import numpy as np
 
 from recognizer.gate import build_gate
 from recognizer.spec import GateSpec, ModelSpec, RendererSpec, TrainSpec
-from recognizer.train import batch_stream
-from recognizer.windows import WindowBatch, WindowGenerator
+from recognizer.train import batch_stream, validation_windows
+from recognizer.windows import WindowBatch
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +88,7 @@ def train_gate(model: ModelSpec, renderer: RendererSpec, train: TrainSpec, gate:
             warmup_steps=train.steps_per_epoch, alpha=0.02)
         net.compile(optimizer=keras.optimizers.Adam(schedule),
                     loss=keras.losses.BinaryCrossentropy(from_logits=True))
-    generated = WindowGenerator(model, renderer, seed=train.seed + 1_000_003).batch(
-        np.random.default_rng([train.seed, 10**9]), train.val_windows)
+    generated = validation_windows(model, renderer, train)
     stream = batch_stream(model, renderer, train.model_copy(update={"ramp_epochs": 0}),
                           state["epoch"] * train.steps_per_epoch)
     best_path = run_dir / "best.weights.h5"

@@ -95,6 +95,16 @@ def batch_stream(model: ModelSpec, renderer: RendererSpec, train: TrainSpec, fir
             step += 256
 
 
+def validation_windows(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec) -> WindowBatch:
+    """The held-back generated windows every epoch is validated on, rendered from seeds training never uses.
+
+    Returns:
+        ``spec.val_windows`` windows, images ``(N, 64, 128)`` with their labels.
+    """
+    return WindowGenerator(model, renderer, seed=spec.seed + 1_000_003).batch(
+        np.random.default_rng([spec.seed, 10**9]), spec.val_windows)
+
+
 def make_plate_loss(model: ModelSpec):  # type: ignore[no-untyped-def]
     """The training loss for a model spec.
 
@@ -213,8 +223,7 @@ def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Pa
             spec.learning_rate / 10, spec.epochs * spec.steps_per_epoch, warmup_target=spec.learning_rate,
             warmup_steps=spec.steps_per_epoch, alpha=0.02)
         trainer.compile(optimizer=keras.optimizers.Adam(schedule), loss=make_plate_loss(model))
-    generated = WindowGenerator(model, renderer, seed=spec.seed + 1_000_003).batch(
-        np.random.default_rng([spec.seed, 10**9]), spec.val_windows)
+    generated = validation_windows(model, renderer, spec)
     stream = batch_stream(model, renderer, spec, state["epoch"] * spec.steps_per_epoch)
     best_path = run_dir / "best.weights.h5"
     for epoch in range(state["epoch"], spec.epochs):

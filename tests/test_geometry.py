@@ -1,6 +1,6 @@
 import numpy as np
 
-from detector.geometry import centre_distance, contained_share, group_overlapping, inside_larger, iou
+from detector.geometry import centre_distance, contained_share, group_overlapping, inside_larger, iou, local_maxima
 
 
 def test_iou_of_literal_boxes():
@@ -37,3 +37,10 @@ def test_group_overlapping_seeds_by_score():
 def test_centre_distance():
     d = centre_distance(np.array([[0, 0, 2, 2]]), np.array([[3, 4, 2, 2]]))
     np.testing.assert_allclose(d, [[5.0]])
+
+
+def test_local_maxima_keep_the_best_point_of_each_neighbourhood():
+    corners = np.array([[0, 0], [8, 0], [16, 0], [64, 32], [72, 32]])
+    scores = np.array([0.91, 0.99, 0.95, 0.97, 0.97])
+    # (8, 0) beats both neighbours; (64, 32) and (72, 32) tie: the first listed wins; (16, 0) is 48 px from (64, 32)
+    np.testing.assert_array_equal(local_maxima(corners, scores, (16, 8)), [False, True, False, True, False])

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from detector.pyramid import build_pyramid, pyramid_scales
-from detector.regions import gate_blocks, intersect_blocks
+from detector.regions import gate_blocks, gate_crop, intersect_blocks
 from detector.scanner import Hits, Scanner, centred_windows, merge_hits, plate_boxes, window_grid
 from detector.spec import ScanSpec
 
@@ -119,6 +119,12 @@ def test_gate_blocks_select_the_scanner_windows_near_a_passed_one():
     assert gate_blocks(gate, 0.95, (16, 16), (4, 10), (16, 8)).shape == (0, 4)
 
 
+def test_gate_crop_covers_the_blocks_and_one_gate_stride_around_on_the_gate_grid():
+    blocks = np.array([[2, 3, 4, 6], [5, 1, 6, 2]])  # window corners y 32..48, x 24..40; y 80, x 8
+    crop = gate_crop(blocks, (200, 300), (64, 128), (16, 8), (16, 16))
+    np.testing.assert_array_equal(crop, [16, 0, 160, 184])  # pixels y 32..144 x 8..168, grown by 16, corner snapped
+
+
 def test_intersect_blocks_literal():
     a = np.array([[0, 0, 4, 4], [10, 10, 12, 12]])
     b = np.array([[2, 3, 6, 9]])
@@ -136,6 +142,12 @@ def test_gated_scanner_finds_what_the_plain_one_does_and_skips_what_the_gate_rej
     assert len(plain) == len(gated) == 1
     np.testing.assert_allclose(plain[0].box, gated[0].box, atol=4)
     assert gated_scanner.timings.gate > 0
+    seen: list[tuple[int, int]] = []
+    gate_in_regions = Scanner(SPEC, (64, 128), (16, 8), bright_rectangle_network, fine, gate_stride=(16, 16),
+                              gate=lambda image: seen.append(image.shape) or dense_fake(image).presence)
+    focused = gate_in_regions.scan(frame, np.array([[120, 105, 40, 20]]))
+    assert [c.box for c in focused] == [c.box for c in gated]
+    assert all(h * w < 240 * 320 for h, w in seen)  # the gate looked at crops around the region only
 
     def never(image: np.ndarray) -> FakeScores:
         raise AssertionError("the plate network ran where the gate passed nothing")
