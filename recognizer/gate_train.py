@@ -22,7 +22,7 @@ VALIDATION_THRESHOLDS = (0.1, 0.2, 0.5)
 
 
 @dataclass(frozen=True)
-class GateScores:
+class GateEpochScores:
     """Validation figures of one epoch on held-back generated windows.
 
     Attributes:
@@ -36,7 +36,7 @@ class GateScores:
     false_alarms: tuple[float, ...]
 
 
-def validate_gate(net, generated: WindowBatch) -> GateScores:  # type: ignore[no-untyped-def]
+def validate_gate(net, generated: WindowBatch) -> GateEpochScores:  # type: ignore[no-untyped-def]
     """Scores the gate on generated windows.
 
     Args:
@@ -49,7 +49,7 @@ def validate_gate(net, generated: WindowBatch) -> GateScores:  # type: ignore[no
     loss = float(np.mean(np.logaddexp(0.0, logits) - truth * logits))
     recall = tuple(float(np.mean(p[truth] > t)) for t in VALIDATION_THRESHOLDS)
     false_alarms = tuple(float(np.mean(p[~truth] > t)) for t in VALIDATION_THRESHOLDS)
-    return GateScores(loss, recall, false_alarms)
+    return GateEpochScores(loss, recall, false_alarms)
 
 
 def train_gate(model: ModelSpec, renderer: RendererSpec, train: TrainSpec, gate: GateSpec, run_dir: Path,

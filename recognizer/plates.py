@@ -82,6 +82,7 @@ def _text_strip(glyphs: GlyphSet, text: str, height: int, spacing: float, stretc
     """
     pieces = []
     gap = max(1, round(spacing * height))
+    bar = np.full((height, max(2, round(stem_width(glyphs) * height / GLYPH_HEIGHT))), 255, np.uint8) if bar_one else None
     for char in text:
         if char == " ":
             pieces.append(np.zeros((height, max(2, round(0.35 * height))), np.uint8))
@@ -89,8 +90,8 @@ def _text_strip(glyphs: GlyphSet, text: str, height: int, spacing: float, stretc
         mask = glyphs.masks.get(char)
         if mask is None:
             continue
-        if bar_one and char in "1I":
-            pieces.append(np.full((height, max(2, round(stem_width(glyphs) * height / GLYPH_HEIGHT))), 255, np.uint8))
+        if bar is not None and char in "1I":
+            pieces.append(bar)
         elif char == "-":
             w = max(2, round(0.3 * height))
             t = max(2, round((0.2 if round_dash else 0.1) * height))
