@@ -50,19 +50,25 @@ def contained_share(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(area > 0, inter / np.maximum(area, 1e-12), 0.0)
 
 
-def inside_larger(boxes: np.ndarray, share: float) -> np.ndarray:
+def inside_larger(boxes: np.ndarray, share: float, lengths: np.ndarray | None = None) -> np.ndarray:
     """Which boxes lie mostly inside a larger box of the same set (a plate read in part, beside the whole).
 
     Args:
         boxes: ``(N, 4)`` boxes.
         share: Least share of a box's area inside a larger box for it to count as inside.
+        lengths: ``(N,)`` characters read in each box, if known: a part of a plate shows fewer characters than the
+            whole, so a box counts as inside only a larger one that reads more (a plate inside a bumper or sign that
+            a coarse level took for a plate, and read as a few stray characters, is kept).
 
     Returns:
         ``(N,)`` booleans.
     """
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     area = boxes[:, 2] * boxes[:, 3]
-    return ((contained_share(boxes, boxes) >= share) & (area[None, :] > area[:, None])).any(axis=1)
+    inside = (contained_share(boxes, boxes) >= share) & (area[None, :] > area[:, None])
+    if lengths is not None:
+        inside &= np.asarray(lengths)[None, :] > np.asarray(lengths)[:, None]
+    return inside.any(axis=1)
 
 
 def group_overlapping(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> list[np.ndarray]:

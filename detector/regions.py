@@ -116,27 +116,26 @@ def level_blocks(regions: np.ndarray, scale: float, level_shape: tuple[int, int]
     return None if covered > WHOLE_LEVEL_SHARE * level_shape[0] * level_shape[1] else blocks
 
 
-def band_blocks(grid_shape: tuple[int, int], window_shape: tuple[int, int], stride: tuple[int, int],
-                max_pixels: int) -> np.ndarray:
-    """Splits a level's whole grid into bands of rows whose crops hold at most ``max_pixels`` level pixels (at
-    least one row of windows each), so that scoring a large level never needs the memory of all of it at once.
+def band_blocks(blocks: np.ndarray, window_shape: tuple[int, int], stride: tuple[int, int], max_pixels: int) -> np.ndarray:
+    """Splits each block into bands of its rows whose crops hold at most ``max_pixels`` level pixels (at least one
+    row of windows each), so that scoring a large level or block never needs the memory of all of it at once.
 
     Args:
-        grid_shape: ``(rows, cols)`` of the level's window grid.
+        blocks: ``(K, 4)`` blocks ``[row0, col0, row1, col1]``; ``[[0, 0, rows, cols]]`` is a whole level.
         window_shape: ``(height, width)`` of a window.
         stride: ``(rows, columns)`` step between windows.
         max_pixels: Most level pixels in one band's crop.
 
     Returns:
-        ``(M, 4)`` blocks ``[row0, 0, row1, cols]`` covering the grid, top to bottom.
+        ``(M, 4)`` blocks ``[row, col0, row + n, col1]`` covering the same cells, block by block, top to bottom.
     """
-    rows, cols = grid_shape
     (wh, ww), (sy, sx) = window_shape, stride
-    width = (cols - 1) * sx + ww
-    per_band = max(1, (max_pixels // width - wh) // sy + 1)
-    starts = np.arange(0, rows, per_band)
-    return np.column_stack([starts, np.zeros_like(starts), np.minimum(starts + per_band, rows),
-                            np.full_like(starts, cols)]).astype(int)
+    bands = []
+    for r0, c0, r1, c1 in np.asarray(blocks, int).reshape(-1, 4):
+        width = (c1 - c0 - 1) * sx + ww
+        per_band = max(1, (max_pixels // width - wh) // sy + 1)
+        bands += [[start, c0, min(start + per_band, r1), c1] for start in range(r0, r1, per_band)]
+    return np.array(bands, int).reshape(-1, 4)
 
 
 def gate_crop(blocks: np.ndarray, level_shape: tuple[int, int], window_shape: tuple[int, int],

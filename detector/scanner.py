@@ -189,7 +189,8 @@ def merge_hits(hits: Hits, spec: ScanSpec, top: int = 3, readers: int = 5) -> li
     """Groups overlapping hits into one candidate per plate.
 
     Hits are grouped by the overlap of the plate boxes they predict; a group whose box lies mostly inside a
-    larger group's (``spec.merge_contained``) is a read of part of that plate and is dropped. A candidate's box is the
+    larger group's (``spec.merge_contained``) that reads more characters is a read of part of that plate and is
+    dropped. A candidate's box is the
     presence-weighted mean of its ``top`` most present hits' plate boxes. Its reading comes from the
     ``readers`` hits whose plate sits nearest the middle of their window (characters near a window's edge
     are read worst): the reading most of them agree on, as the geometric mean of the probabilities of
@@ -220,7 +221,8 @@ def merge_hits(hits: Hits, spec: ScanSpec, top: int = 3, readers: int = 5) -> li
         chars = np.exp(np.log(np.clip(hits.chars[agree], 1e-9, 1.0)).mean(axis=0))
         chars /= chars.sum(axis=-1, keepdims=True)
         candidates.append(Candidate(tuple(float(v) for v in box), float(hits.presence[group[0]]), chars, len(group)))
-    partial = inside_larger(np.array([c.box for c in candidates]), spec.merge_contained)
+    lengths = np.array([int((c.chars.argmax(axis=-1) != c.chars.shape[-1] - 1).sum()) for c in candidates])
+    partial = inside_larger(np.array([c.box for c in candidates]), spec.merge_contained, lengths)
     return [c for c, part in zip(candidates, partial) if not part]
 
 
@@ -297,7 +299,9 @@ class Scanner:
                 return None
             blocks = passed
         if blocks is None and level.image.size > self.spec.max_level_pixels:
-            blocks = band_blocks((rows, cols), self.window_shape, self.stride, self.spec.max_level_pixels)
+            blocks = np.array([[0, 0, rows, cols]])
+        if blocks is not None:
+            blocks = band_blocks(blocks, self.window_shape, self.stride, self.spec.max_level_pixels)
         if self.score_image is not None and blocks is None:
             scores = self.score_image(level.image)
             presence = scores.presence[:rows, :cols]

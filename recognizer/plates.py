@@ -19,6 +19,8 @@ _ASPECT = {"uk_front": 4.7, "uk_rear": 4.7, "eu": 4.7, "br_old": 3.08, "br_red":
 # Width stretch of the main characters: Brazilian and Mercosur plates use tall, condensed typefaces.
 _STRETCH = {"br_old": (0.5, 0.9), "br_red": (0.5, 0.9), "mercosur": (0.55, 0.95)}
 _DEFAULT_STRETCH = (0.6, 1.2)
+_PLATE_TYPEFACE = {"eu": 0.5, "br_old": 0.6, "br_red": 0.6, "mercosur": 0.6, "us": 0.3}
+"""Share of plates of a style drawn in the project's own plate typeface (:mod:`recognizer.stroke_font`), where given."""
 _BAR_ONE = {"br_old": 0.85, "br_red": 0.85}
 """Share of plates of a style whose ``1`` and ``I`` are one plain bar, as in the old Brazilian typeface."""
 _INVERTED = 0.25
@@ -78,11 +80,18 @@ def _text_strip(glyphs: GlyphSet, text: str, height: int, spacing: float, stretc
                 max_width: int, round_dash: bool = False, bar_one: bool = False) -> np.ndarray:
     """Ink mask of a line of text, ``(height, w)`` with ``w <= max_width``.
 
-    With ``bar_one``, ``1`` and ``I`` are both a plain bar of the font's stem width (not condensed by ``stretch``).
+    With ``bar_one``, ``1`` and ``I`` are both a plain bar of the font's stem width (not condensed by ``stretch``),
+    centred in a cell as wide as the font's ``0``, as on old Brazilian plates.
     """
     pieces = []
     gap = max(1, round(spacing * height))
-    bar = np.full((height, max(2, round(stem_width(glyphs) * height / GLYPH_HEIGHT))), 255, np.uint8) if bar_one else None
+    bar = None
+    if bar_one:
+        stem = max(2, round(stem_width(glyphs) * height / GLYPH_HEIGHT))
+        zero = glyphs.masks.get("0")
+        cell = stem if zero is None else max(stem, round(zero.shape[1] * height / zero.shape[0] * stretch))
+        bar = np.zeros((height, cell), np.uint8)
+        bar[:, (cell - stem) // 2 : (cell - stem) // 2 + stem] = 255
     for char in text:
         if char == " ":
             pieces.append(np.zeros((height, max(2, round(0.35 * height))), np.uint8))
@@ -139,7 +148,7 @@ def _colours(rng: np.random.Generator, style: str) -> tuple[float, float]:
 
 
 def render_plate(rng: np.random.Generator, plate_format: PlateFormat, glyph_sets: list[GlyphSet],
-                 uk_glyphs: GlyphSet | None = None) -> PlateImage:
+                 uk_glyphs: GlyphSet | None = None, plate_glyphs: list[GlyphSet] | None = None) -> PlateImage:
     """Draws one plate of a format with random text, font, colours, border, screws and dirt.
 
     Args:
@@ -147,6 +156,7 @@ def render_plate(rng: np.random.Generator, plate_format: PlateFormat, glyph_sets
         plate_format: Format to draw.
         glyph_sets: Fonts to choose from.
         uk_glyphs: Font for UK styles, if available.
+        plate_glyphs: The project's plate typeface, drawn on ``_PLATE_TYPEFACE`` of each style's plates, if given.
 
     Returns:
         The plate image, its outline and its text.
@@ -155,6 +165,8 @@ def render_plate(rng: np.random.Generator, plate_format: PlateFormat, glyph_sets
     pattern = plate_format.patterns[rng.integers(len(plate_format.patterns))]
     text = random_text(rng, pattern)
     glyphs = uk_glyphs if style.startswith("uk") and uk_glyphs is not None else glyph_sets[rng.integers(len(glyph_sets))]
+    if plate_glyphs and rng.random() < _PLATE_TYPEFACE.get(style, 0.0):
+        glyphs = plate_glyphs[rng.integers(len(plate_glyphs))]
     h = PLATE_HEIGHT
     w = int(round(h * _ASPECT[style] * rng.uniform(0.93, 1.07)))
     background, ink = _colours(rng, style)

@@ -10,6 +10,7 @@ import numpy as np
 
 from recognizer.glyphs import GlyphSet, find_fonts, load_glyph_sets, render_glyphs
 from recognizer.plates import PlateImage, render_plate
+from recognizer.stroke_font import stroke_glyph_sets
 from recognizer.scenes import draw_text, render_scene
 from recognizer.spec import ModelSpec, RendererSpec
 
@@ -121,6 +122,7 @@ class WindowGenerator:
         characters = model.alphabet + "-"
         self.glyph_sets: list[GlyphSet] = load_glyph_sets(find_fonts(list(renderer.font_dirs)), characters)
         self.uk_glyphs = render_glyphs(renderer.uk_font, characters) if renderer.uk_font and renderer.uk_font.is_file() else None
+        self.plate_glyphs = stroke_glyph_sets(characters)
         weights = np.array([f.weight for f in renderer.formats], np.float64)
         self.format_p = weights / weights.sum()
         rng = np.random.default_rng(seed)
@@ -143,7 +145,7 @@ class WindowGenerator:
     def plate(self, rng: np.random.Generator) -> PlateImage:
         """One random plate drawn in a configured format."""
         plate_format = self.renderer.formats[rng.choice(len(self.renderer.formats), p=self.format_p)]
-        return render_plate(rng, plate_format, self.glyph_sets, self.uk_glyphs)
+        return render_plate(rng, plate_format, self.glyph_sets, self.uk_glyphs, self.plate_glyphs)
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, bool, str, np.ndarray]:
         """One window.

@@ -87,7 +87,7 @@ def run_clip(path: Path, config: AppConfig, network: PlateNetwork, max_frames: i
                 continue
             gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
             t1 = time.monotonic()
-            candidates = scanner.scan(gray, tracker.live_boxes)
+            candidates = scanner.scan(gray, tracker.boxes_at(frame.time_s))
             t2 = time.monotonic()
             texts += [t.reading.text for t in tracker.update(to_reads(candidates, config, frame.index, frame.time_s),
                                                               frame.time_s)]

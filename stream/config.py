@@ -29,7 +29,10 @@ class TrackSpec(StrictModel):
         min_reads: Reads a track needs to be published.
         min_confidence: Voted confidence a track needs to be published.
         match_iou: Least box overlap that links a read to a live track.
-        match_distance: Or: greatest centre distance, in plate widths, that links a read to a track.
+        match_distance: Or: greatest centre distance, in plate widths, from where the track is expected to be (its
+            last box moved on at its last speed) that links a read to it.
+        match_speed: Plate widths per second the allowed distance grows by with the time since the track's last
+            read, for a plate that sped up or was seen once (live cameras drop frames; plates jump between reads).
     """
 
     max_age_s: float = Field(1.0, gt=0)
@@ -37,6 +40,7 @@ class TrackSpec(StrictModel):
     min_confidence: float = Field(0.1, ge=0, le=1)
     match_iou: float = Field(0.1, ge=0, le=1)
     match_distance: float = Field(1.5, gt=0)
+    match_speed: float = Field(3.0, ge=0)
 
 
 class CurveSpec(StrictModel):

@@ -216,7 +216,7 @@ class StreamRunner:
                 if frame is None:
                     continue
                 gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
-                reads = to_reads(self.scanner.scan(gray, self.tracker.live_boxes), self.config, frame.index,
+                reads = to_reads(self.scanner.scan(gray, self.tracker.boxes_at(frame.time_s)), self.config, frame.index,
                                  frame.time_s)
                 if self.snapshots is not None:
                     reads = [replace(r, plate_crop=crop(frame.image, r.box, 0.15, 0.4),

@@ -17,6 +17,28 @@ from stream.voting import vote
 log = logging.getLogger(__name__)
 
 
+def extrapolate_boxes(before: np.ndarray, last: np.ndarray, before_s: np.ndarray, last_s: np.ndarray,
+                      time_s: float) -> np.ndarray:
+    """Boxes moved on at constant velocity to a later time.
+
+    Args:
+        before: ``(T, 4)`` boxes ``[x, y, w, h]`` of each track's second-last read.
+        last: ``(T, 4)`` boxes of its last read.
+        before_s: ``(T,)`` times of the second-last reads.
+        last_s: ``(T,)`` times of the last reads; where equal to ``before_s`` the box stays where it was.
+        time_s: The time to extrapolate to.
+
+    Returns:
+        ``(T, 4)`` boxes: ``last`` with its corner moved by the velocity between the two reads times the time since
+        the last; width and height are kept.
+    """
+    gap = np.where(last_s > before_s, last_s - before_s, np.inf)
+    velocity = (last[:, :2] - before[:, :2]) / gap[:, None]
+    moved = last.copy()
+    moved[:, :2] += velocity * np.maximum(time_s - last_s, 0.0)[:, None]
+    return moved
+
+
 @dataclass(frozen=True)
 class FinishedTrack:
     """A track that ended and passed the publishing thresholds.
@@ -64,10 +86,14 @@ class Tracker:
         self._live: list[_Track] = []
         self._next_id = 1
 
-    @property
-    def live_boxes(self) -> np.ndarray:
-        """``(T, 4)`` last boxes of the live tracks."""
-        return np.array([t.last.box for t in self._live], np.float64).reshape(-1, 4)
+    def boxes_at(self, time_s: float) -> np.ndarray:
+        """``(T, 4)`` boxes where the live tracks are expected at a stream time: each last box moved on at the
+        speed between the track's last two reads (:func:`extrapolate_boxes`)."""
+        pairs = [(t.reads[-2] if len(t.reads) > 1 else t.last, t.last) for t in self._live]
+        before = np.array([b.box for b, _ in pairs], np.float64).reshape(-1, 4)
+        last = np.array([a.box for _, a in pairs], np.float64).reshape(-1, 4)
+        times = np.array([(b.time_s, a.time_s) for b, a in pairs], np.float64).reshape(-1, 2)
+        return extrapolate_boxes(before, last, times[:, 0], times[:, 1], time_s)
 
     def update(self, reads: list[PlateRead], now_s: float) -> list[FinishedTrack]:
         """Adds one frame's reads and ends tracks not seen for ``max_age_s``.
@@ -79,7 +105,7 @@ class Tracker:
         Returns:
             Tracks that ended now and qualify for publishing, oldest first.
         """
-        self._associate(sorted(reads, key=lambda r: -r.presence))
+        self._associate(sorted(reads, key=lambda r: -r.presence), now_s)
         ended = [t for t in self._live if now_s - t.last.time_s > self.spec.max_age_s]
         self._live = [t for t in self._live if t not in ended]
         return self._finish(ended)
@@ -89,18 +115,22 @@ class Tracker:
         ended, self._live = self._live, []
         return self._finish(ended)
 
-    def _associate(self, reads: list[PlateRead]) -> None:
+    def _associate(self, reads: list[PlateRead], now_s: float) -> None:
+        """Links each read, most present first, to the free live track it overlaps most (or lies nearest to) where
+        that track is expected now; a read that fits none starts a track."""
         if not reads:
             return
         boxes = np.array([r.box for r in reads], np.float64)
-        track_boxes = self.live_boxes
+        track_boxes = self.boxes_at(now_s)
         overlap = iou(boxes, track_boxes)
         distance = centre_distance(boxes, track_boxes) / np.maximum(track_boxes[:, 2], 1.0)[None, :]
+        since = np.array([now_s - t.last.time_s for t in self._live], np.float64)
+        reach = self.spec.match_distance + self.spec.match_speed * np.maximum(since, 0.0)
         used: set[int] = set()
         for i, read in enumerate(reads):
             choice = None
             if len(track_boxes):
-                score = np.where((overlap[i] >= self.spec.match_iou) | (distance[i] <= self.spec.match_distance),
+                score = np.where((overlap[i] >= self.spec.match_iou) | (distance[i] <= reach),
                                  overlap[i] - 0.01 * distance[i], -np.inf)
                 score[list(used)] = -np.inf
                 best = int(np.argmax(score))

@@ -25,6 +25,10 @@ def test_inside_larger_marks_part_reads_only():
     np.testing.assert_array_equal(inside_larger(boxes, 0.6), [True, False, False, False])
     np.testing.assert_array_equal(inside_larger(boxes, 0.7), [False, False, False, False])
     assert inside_larger(np.zeros((0, 4)), 0.6).shape == (0,)
+    # a plate (6 characters) inside a bumper a coarse level took for a plate (read as 4 stray characters) is kept
+    plate_in_bumper = np.array([[630, 634, 82, 41], [559, 611, 250, 120]])
+    np.testing.assert_array_equal(inside_larger(plate_in_bumper, 0.6, np.array([6, 4])), [False, False])
+    np.testing.assert_array_equal(inside_larger(plate_in_bumper, 0.6, np.array([3, 7])), [True, False])
 
 
 def test_group_overlapping_seeds_by_score():

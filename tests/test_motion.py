@@ -213,10 +213,12 @@ def test_large_levels_are_scored_in_bands_with_the_same_candidates():
     for a, b in zip(found, expected):
         assert_same(a, b)
     assert max(h * w for h, w in net.shapes) <= 100_000 and len(net.shapes) > 3 * len(whole.scales)
-    bands = band_blocks((20, 30), WINDOW, STRIDE, 40_000)  # crops 360 px wide, at most 111 high: 3 rows of windows
-    np.testing.assert_array_equal(bands[:, 0], [0, 3, 6, 9, 12, 15, 18])
+    bands = band_blocks(np.array([[0, 0, 20, 30]]), WINDOW, STRIDE, 40_000)  # crops 360 px wide, at most 111 high
+    np.testing.assert_array_equal(bands[:, 0], [0, 3, 6, 9, 12, 15, 18])  # 3 rows of windows each
     np.testing.assert_array_equal(bands[:, 2], [3, 6, 9, 12, 15, 18, 20])
     assert (bands[:, 1] == 0).all() and (bands[:, 3] == 30).all()
+    small_and_wide = band_blocks(np.array([[2, 4, 4, 8], [5, 0, 12, 30]]), WINDOW, STRIDE, 40_000)
+    np.testing.assert_array_equal(small_and_wide, [[2, 4, 4, 8], [5, 0, 8, 30], [8, 0, 11, 30], [11, 0, 12, 30]])
 
 
 # The schedule

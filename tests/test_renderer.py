@@ -69,11 +69,43 @@ def test_old_brazilian_one_and_i_are_the_same_plain_bar():
     from recognizer.glyphs import load_glyph_sets
     from recognizer.plates import _text_strip, stem_width
 
-    [glyphs] = load_glyph_sets([p for p in find_fonts(list(SPEC.font_dirs)) if p.name == "DejaVuSansMono.ttf"], "1I")
+    [glyphs] = load_glyph_sets([p for p in find_fonts(list(SPEC.font_dirs)) if p.name == "DejaVuSansMono.ttf"], "01I")
     assert stem_width(glyphs) < glyphs.masks["I"].shape[1] / 2  # the monospaced I has serifs; its stem is narrower
     bars = _text_strip(glyphs, "1I", 64, 0.5, 0.7, 500, bar_one=True)
-    one, i = bars[:, : bars.shape[1] // 2], bars[:, bars.shape[1] // 2 :]
-    np.testing.assert_array_equal(one[:, one.max(axis=0) > 0], i[:, i.max(axis=0) > 0])
+    gap = 32  # spacing 0.5 of 64 rows
+    one, i = bars[:, : (bars.shape[1] - gap) // 2], bars[:, (bars.shape[1] + gap) // 2 :]
+    np.testing.assert_array_equal(one, i)
     assert (bars[:, bars.max(axis=0) > 0] == 255).all()  # solid, full height
+    zero_width = round(glyphs.masks["0"].shape[1] * 0.7)  # the 0 at 64 rows, stretched 0.7
+    inked = np.flatnonzero(one.max(axis=0))
+    assert one.shape[1] == zero_width and abs(inked[0] - (zero_width - 1 - inked[-1])) <= 1  # centred in a 0's cell
     drawn = _text_strip(glyphs, "1I", 64, 0.5, 0.7, 500)  # the font's own 1 (flag, foot) and I (serifs)
     assert not (drawn[:, drawn.max(axis=0) > 0] == 255).all()
+
+
+def test_rounded_polyline_rounds_only_marked_corners():
+    from recognizer.stroke_font import rounded_polyline
+
+    square = [(0, 0), (10, 0, 1), (10, 10), (0, 10)]
+    line = rounded_polyline(square, 4.0, closed=False, steps=4)
+    assert len(line) == 3 + 5  # three sharp vertices, one corner as a 4-segment curve
+    np.testing.assert_allclose(line[1], [6, 0])
+    np.testing.assert_allclose(line[5], [10, 4])
+    np.testing.assert_allclose(line[3], [9, 1])  # the curve's middle, inside the corner
+    np.testing.assert_allclose(rounded_polyline(square, 0.0, closed=True), [p[:2] for p in square])
+
+
+def test_plate_typeface_draws_every_character_with_square_bowls():
+    from recognizer.glyphs import GLYPH_HEIGHT
+    from recognizer.stroke_font import VARIANTS, stroke_glyph_sets
+
+    alphabet = ModelSpec().alphabet
+    sets = stroke_glyph_sets(alphabet + "-")
+    assert len(sets) == len(VARIANTS)
+    for glyphs in sets:
+        assert set(glyphs.masks) == set(alphabet + "-")
+        assert all(glyphs.masks[c].shape[0] == GLYPH_HEIGHT for c in alphabet)
+        o, d = glyphs.masks["O"] > 127, glyphs.masks["D"] > 127
+        # A rounded rectangle: ink reaches the left edge all down the middle, as in D; the corners stay empty.
+        assert o[16:48, 0].all() and d[16:48, 0].all() and not o[0, 0]
+        assert not np.array_equal(glyphs.masks["O"], glyphs.masks["0"])

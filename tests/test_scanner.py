@@ -85,11 +85,15 @@ def test_merge_hits_makes_one_candidate_per_plate():
 def test_merge_hits_drops_a_read_of_part_of_a_plate():
     windows = np.array([[150, 560, 128, 64], [120, 560, 128, 64]], np.float64)
     plates = np.array([[166, 593, 132, 36], [141, 587, 101, 37]], np.float64)  # whole plate; its first characters
-    chars = np.full((2, P, C), 1.0 / C)
+    chars = np.full((2, P, C), 0.1 / C)
+    chars[:, :, 0] = 0.9
+    chars[1, -1, :] = chars[1, -1, ::-1]  # the part reads one character fewer
     hits = Hits(windows, plates, np.array([0.99, 0.94]), chars)
     [candidate] = merge_hits(hits, ScanSpec(merge_iou=0.6))
     assert candidate.box == (166.0, 593.0, 132.0, 36.0)
     assert len(merge_hits(hits, ScanSpec(merge_iou=0.6, merge_contained=0.7))) == 2
+    as_long = Hits(windows, plates, hits.presence, np.full((2, P, C), 1.0 / C))  # reads as many: a plate of its own
+    assert len(merge_hits(as_long, ScanSpec(merge_iou=0.6))) == 2
 
 
 def test_scanner_finds_a_bright_plate_with_batched_windows():

@@ -58,3 +58,27 @@ def test_far_apart_reads_do_not_join():
     tracker.update([read(0, 0.0, "AB0")], 0.0)
     tracker.update([read(1, 600.0, "AB0")], 0.1)
     assert len(tracker.flush()) == 2
+
+
+def test_extrapolate_boxes_moves_at_last_speed():
+    from stream.tracker import extrapolate_boxes
+
+    before = np.array([[0.0, 10.0, 90.0, 30.0], [5.0, 5.0, 50.0, 20.0]])
+    last = np.array([[20.0, 10.0, 90.0, 30.0], [5.0, 5.0, 50.0, 20.0]])
+    moved = extrapolate_boxes(before, last, np.array([0.0, 0.5]), np.array([0.1, 0.5]), 0.4)
+    np.testing.assert_allclose(moved, [[80.0, 10.0, 90.0, 30.0], [5.0, 5.0, 50.0, 20.0]])
+
+
+def test_plate_jumping_between_dropped_frames_stays_one_track():
+    # A live camera processed every 6th frame: the plate moves 40 px a frame, 240 px (2.7 plate widths) a read.
+    tracker = Tracker(TrackSpec(max_age_s=1.0, min_reads=2), SMALL)
+    for f in range(0, 30, 6):
+        tracker.update([read(f, 40.0 * f, "AB0")], f * 0.1)
+    assert [t.frames for t in tracker.flush()] == [5]
+
+
+def test_far_jump_soon_after_a_read_is_a_new_track():
+    tracker = Tracker(TrackSpec(max_age_s=5, min_reads=1), SMALL)
+    tracker.update([read(0, 0.0, "AB0")], 0.0)
+    tracker.update([read(1, 300.0, "AB0")], 0.1)
+    assert len(tracker.flush()) == 2
