@@ -23,6 +23,8 @@ _PLATE_TYPEFACE = {"eu": 0.5, "br_old": 0.6, "br_red": 0.6, "mercosur": 0.6, "us
 """Share of plates of a style drawn in the project's own plate typeface (:mod:`recognizer.stroke_font`), where given."""
 _BAR_ONE = {"br_old": 0.85, "br_red": 0.85}
 """Share of plates of a style whose ``1`` and ``I`` are one plain bar, as in the old Brazilian typeface."""
+_EMBLEM = {"us": 0.5}
+"""Share of plates of a style with a small emblem between two characters (a US state's outline, a heart, a dot)."""
 _INVERTED = 0.25
 """Share of plates drawn light on dark (embossed metal plates, plates under infrared light)."""
 _TEXT_HEIGHT = {"uk_front": 0.70, "uk_rear": 0.70, "eu": 0.72, "br_old": 0.55, "br_red": 0.55, "mercosur": 0.55, "us": 0.50}
@@ -76,12 +78,48 @@ def stem_width(glyphs: GlyphSet) -> float:
     return float(np.median(middle.sum(axis=1)))
 
 
+def emblem_mask(rng: np.random.Generator, height: int) -> np.ndarray:
+    """A small filled shape standing between two characters of a plate: a disc, a diamond, a short bar, a square or
+    a rough outline (a state's shape).
+
+    Args:
+        rng: Random generator.
+        height: Height of the text line.
+
+    Returns:
+        ``(height, w)`` uint8 mask, 255 where there is ink, the shape vertically centred.
+    """
+    size = max(4, round(height * rng.uniform(0.3, 0.7)))
+    w = max(4, round(size * rng.uniform(0.6, 1.3)))
+    shape = np.zeros((size, w), np.uint8)
+    kind = int(rng.integers(5))
+    if kind == 0:
+        cv2.ellipse(shape, (w // 2, size // 2), (w // 2, size // 2), 0, 0, 360, 255, -1)
+    elif kind == 1:
+        cv2.fillPoly(shape, [np.array([[w // 2, 0], [w - 1, size // 2], [w // 2, size - 1], [0, size // 2]])], 255)
+    elif kind == 2:
+        shape[:, w // 2 - max(1, w // 6) : w // 2 + max(1, w // 6)] = 255
+    elif kind == 3:
+        shape[:] = 255
+    else:
+        angles = np.sort(rng.uniform(0, 2 * np.pi, 9))
+        radii = rng.uniform(0.6, 1.0, 9)
+        points = np.column_stack([w / 2 * (1 + radii * np.cos(angles)), size / 2 * (1 + radii * np.sin(angles))])
+        cv2.fillPoly(shape, [np.clip(points, 0, [w - 1, size - 1]).astype(np.int32)], 255)
+    mask = np.zeros((height, w), np.uint8)
+    top = (height - size) // 2
+    mask[top : top + size] = shape
+    return mask
+
+
 def _text_strip(glyphs: GlyphSet, text: str, height: int, spacing: float, stretch: float,
-                max_width: int, round_dash: bool = False, bar_one: bool = False) -> np.ndarray:
+                max_width: int, round_dash: bool = False, bar_one: bool = False,
+                emblem: np.ndarray | None = None) -> np.ndarray:
     """Ink mask of a line of text, ``(height, w)`` with ``w <= max_width``.
 
     With ``bar_one``, ``1`` and ``I`` are both a plain bar of the font's stem width (not condensed by ``stretch``),
-    centred in a cell as wide as the font's ``0``, as on old Brazilian plates.
+    centred in a cell as wide as the font's ``0``, as on old Brazilian plates. A ``*`` in the text is drawn as
+    ``emblem`` (``(height, w)``, from :func:`emblem_mask`), or left out without one.
     """
     pieces = []
     gap = max(1, round(spacing * height))
@@ -95,6 +133,10 @@ def _text_strip(glyphs: GlyphSet, text: str, height: int, spacing: float, stretc
     for char in text:
         if char == " ":
             pieces.append(np.zeros((height, max(2, round(0.35 * height))), np.uint8))
+            continue
+        if char == "*":
+            if emblem is not None:
+                pieces += [emblem, np.zeros((height, gap), np.uint8)]
             continue
         mask = glyphs.masks.get(char)
         if mask is None:
@@ -164,6 +206,9 @@ def render_plate(rng: np.random.Generator, plate_format: PlateFormat, glyph_sets
     style = plate_format.style
     pattern = plate_format.patterns[rng.integers(len(plate_format.patterns))]
     text = random_text(rng, pattern)
+    if style in _EMBLEM and rng.random() < _EMBLEM[style]:
+        k = int(rng.integers(2, len(text) - 1))
+        text = text[:k] + "*" + text[k:]
     glyphs = uk_glyphs if style.startswith("uk") and uk_glyphs is not None else glyph_sets[rng.integers(len(glyph_sets))]
     if plate_glyphs and rng.random() < _PLATE_TYPEFACE.get(style, 0.0):
         glyphs = plate_glyphs[rng.integers(len(plate_glyphs))]
@@ -211,7 +256,8 @@ def render_plate(rng: np.random.Generator, plate_format: PlateFormat, glyph_sets
     char_h = int(min(_TEXT_HEIGHT[style] * h * rng.uniform(0.9, 1.05), bottom - top - 4))
     mask = _text_strip(glyphs, text, char_h, rng.uniform(0.03, 0.12), rng.uniform(*_STRETCH.get(style, _DEFAULT_STRETCH)),
                        int(right - left), round_dash=bool(rng.random() < 0.5),
-                       bar_one=bool(rng.random() < _BAR_ONE.get(style, 0.0)))
+                       bar_one=bool(rng.random() < _BAR_ONE.get(style, 0.0)),
+                       emblem=emblem_mask(rng, char_h) if "*" in text else None)
     if rng.random() < 0.3:
         size = int(rng.integers(2, 5))
         kernel = np.ones((size, size), np.uint8)

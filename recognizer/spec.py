@@ -185,6 +185,8 @@ class TrainSpec(StrictModel):
         val_windows: Generated windows held back for validation.
         real_crops: Manifest of real plate crops scored after every epoch (validation only).
         init_weights: Window-network weights a new run starts from (a further phase of training); None: random.
+        keep: The weights a run copies out when it ends: its epoch with the best real-crop score (the generated
+            score without real crops), or its last epoch.
     """
 
     batch_size: int = Field(64, ge=1)
@@ -197,6 +199,7 @@ class TrainSpec(StrictModel):
     val_windows: int = Field(2000, ge=1)
     real_crops: Path | None = Path("../shared/data/dev/openalpr_br_crops/manifest.csv")
     init_weights: Path | None = None
+    keep: Literal["best", "last"] = "best"
 
 
 class RecognizerSpec(StrictModel):

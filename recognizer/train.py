@@ -187,19 +187,19 @@ def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Pa
     """Trains (or resumes training of) the plate network.
 
     The run folder holds ``checkpoint.keras`` (weights and optimizer, written every epoch), ``state.json``
-    (epochs done, best score), ``log.jsonl`` (one line of scores per epoch) and ``best.weights.h5`` (the
-    window network's weights at the best real-crop score, or the latest without real crops). Running the
-    same command again resumes after the last finished epoch.
+    (epochs done, best score), ``log.jsonl`` (one line of scores per epoch), ``best.weights.h5`` (the
+    window network's weights at the best real-crop score, or the latest without real crops) and
+    ``last.weights.h5`` (the last epoch's). Running the same command again resumes after the last finished epoch.
 
     Args:
         model: Window spec.
         renderer: Renderer spec.
         spec: Training spec.
         run_dir: Folder of the run.
-        weights_out: Where to copy the best weights when training ends.
+        weights_out: Where to copy the kept weights (``spec.keep``: best or last) when training ends.
 
     Returns:
-        Path of the best weights.
+        Path of the kept weights in the run folder.
     """
     import keras
     from tqdm import tqdm
@@ -225,7 +225,7 @@ def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Pa
         trainer.compile(optimizer=keras.optimizers.Adam(schedule), loss=make_plate_loss(model))
     generated = validation_windows(model, renderer, spec)
     stream = batch_stream(model, renderer, spec, state["epoch"] * spec.steps_per_epoch)
-    best_path = run_dir / "best.weights.h5"
+    best_path, last_path = run_dir / "best.weights.h5", run_dir / "last.weights.h5"
     for epoch in range(state["epoch"], spec.epochs):
         started = time.monotonic()
         losses = []
@@ -242,13 +242,15 @@ def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Pa
         if score >= state["best"]:
             state["best"] = score
             net.save_weights(best_path)
+        net.save_weights(last_path)
         trainer.save(checkpoint)
         record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "hours": state["seconds"] / 3600, **scores.__dict__}
         with (run_dir / "log.jsonl").open("a") as handle:
             handle.write(json.dumps(record) + "\n")
         state_path.write_text(json.dumps(state))
         log.info("epoch %d: %s", epoch + 1, record)
+    kept = best_path if spec.keep == "best" else last_path
     if weights_out is not None:
         weights_out.parent.mkdir(parents=True, exist_ok=True)
-        weights_out.write_bytes(best_path.read_bytes())
-    return best_path
+        weights_out.write_bytes(kept.read_bytes())
+    return kept

@@ -109,3 +109,17 @@ def test_plate_typeface_draws_every_character_with_square_bowls():
         # A rounded rectangle: ink reaches the left edge all down the middle, as in D; the corners stay empty.
         assert o[16:48, 0].all() and d[16:48, 0].all() and not o[0, 0]
         assert not np.array_equal(glyphs.masks["O"], glyphs.masks["0"])
+
+
+def test_us_emblems_stand_between_characters_and_stay_out_of_the_label():
+    from recognizer.plates import emblem_mask, render_plate
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        mask = emblem_mask(rng, 40)
+        rows = np.flatnonzero(mask.max(axis=1))
+        assert mask.shape[0] == 40 and 0 < len(rows) < 40 and abs(rows.mean() - 19.5) <= 5  # smaller than a character
+    generator = WindowGenerator(ModelSpec(), SPEC)
+    us = next(f for f in SPEC.formats if f.style == "us")
+    texts = [render_plate(rng, us, generator.glyph_sets).text for _ in range(30)]
+    assert all(t.isalnum() and 5 <= len(t) <= 7 for t in texts)

@@ -23,8 +23,11 @@ def test_training_resumes_and_a_further_phase_starts_from_weights(tmp_path: Path
     run = tmp_path / "run"
     first = train(ModelSpec(), RendererSpec(), tiny, run)
     assert json.loads((run / "state.json").read_text())["epoch"] == 1
-    train(ModelSpec(), RendererSpec(), tiny.model_copy(update={"epochs": 2}), run)  # resumes after epoch 1
+    epoch_one = conv_kernels(first)
+    last = train(ModelSpec(), RendererSpec(), tiny.model_copy(update={"epochs": 2, "keep": "last"}), run)  # resumes
     assert [json.loads(line)["epoch"] for line in (run / "log.jsonl").read_text().splitlines()] == [1, 2]
+    assert last == run / "last.weights.h5"
+    assert any(not np.allclose(a, b) for a, b in zip(conv_kernels(last), epoch_one))  # epoch 2's, not epoch 1's
 
     frozen = tiny.model_copy(update={"init_weights": first, "learning_rate": 1e-12, "seed": 2})
     phase = train(ModelSpec(), RendererSpec(), frozen, tmp_path / "phase")
