@@ -12,7 +12,7 @@ import numpy as np
 
 from recognizer.gate import build_gate
 from recognizer.spec import GateSpec, ModelSpec, RendererSpec, TrainSpec
-from recognizer.train import batch_stream, validation_windows
+from recognizer.train import batch_stream, train_epoch, validation_windows, warmup_cosine
 from recognizer.windows import WindowBatch
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,6 @@ def train_gate(model: ModelSpec, renderer: RendererSpec, train: TrainSpec, gate:
         Path of the best weights.
     """
     import keras
-    from tqdm import tqdm
 
     run_dir.mkdir(parents=True, exist_ok=True)
     state_path, checkpoint = run_dir / "state.json", run_dir / "checkpoint.keras"
@@ -83,9 +82,7 @@ def train_gate(model: ModelSpec, renderer: RendererSpec, train: TrainSpec, gate:
         log.info("resuming after epoch %d from %s", state["epoch"], checkpoint)
     else:
         net = build_gate(model, gate)
-        schedule = keras.optimizers.schedules.CosineDecay(
-            gate.learning_rate / 10, gate.epochs * train.steps_per_epoch, warmup_target=gate.learning_rate,
-            warmup_steps=train.steps_per_epoch, alpha=0.02)
+        schedule = warmup_cosine(gate.learning_rate, gate.epochs, train.steps_per_epoch)
         net.compile(optimizer=keras.optimizers.Adam(schedule),
                     loss=keras.losses.BinaryCrossentropy(from_logits=True))
     generated = validation_windows(model, renderer, train)
@@ -94,12 +91,8 @@ def train_gate(model: ModelSpec, renderer: RendererSpec, train: TrainSpec, gate:
     best_path = run_dir / "best.weights.h5"
     for epoch in range(state["epoch"], gate.epochs):
         started = time.monotonic()
-        losses = []
-        with tqdm(range(train.steps_per_epoch), desc=f"gate epoch {epoch + 1}/{gate.epochs}", mininterval=30) as bar:
-            for _ in bar:
-                x, y = next(stream)
-                losses.append(float(net.train_on_batch(x, y[:, :1].reshape(-1, 1, 1, 1))))
-                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", refresh=False)
+        losses = train_epoch(lambda x, y: net.train_on_batch(x, y[:, :1].reshape(-1, 1, 1, 1)), stream,
+                             train.steps_per_epoch, f"gate epoch {epoch + 1}/{gate.epochs}")
         scores = validate_gate(net, generated)
         state["seconds"] += time.monotonic() - started
         state["epoch"] = epoch + 1

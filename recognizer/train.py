@@ -6,7 +6,7 @@ import json
 import logging
 import multiprocessing as mp
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,6 +183,38 @@ def window_network(trainer, model: ModelSpec):  # type: ignore[no-untyped-def]
     return net
 
 
+def warmup_cosine(peak: float, epochs: int, steps_per_epoch: int):  # type: ignore[no-untyped-def]
+    """The learning-rate schedule of a run: one epoch of warm-up from a tenth of ``peak``, then cosine decay to 2%
+    of it (Keras ``CosineDecay`` over ``epochs * steps_per_epoch`` steps)."""
+    import keras
+
+    return keras.optimizers.schedules.CosineDecay(peak / 10, epochs * steps_per_epoch, warmup_target=peak,
+                                                  warmup_steps=steps_per_epoch, alpha=0.02)
+
+
+def train_epoch(step: Callable[[np.ndarray, np.ndarray], float], stream: Iterator[tuple[np.ndarray, np.ndarray]],
+                steps: int, desc: str) -> list[float]:
+    """One epoch: ``steps`` training steps on batches from ``stream``, behind a progress bar showing the loss.
+
+    Args:
+        step: Trains on one batch of images and targets and returns its loss.
+        stream: Batches from :func:`batch_stream`.
+        steps: Steps in the epoch.
+        desc: Progress bar label.
+
+    Returns:
+        The ``steps`` losses.
+    """
+    from tqdm import tqdm
+
+    losses: list[float] = []
+    with tqdm(range(steps), desc=desc, mininterval=30) as bar:
+        for _ in bar:
+            losses.append(float(step(*next(stream))))
+            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", refresh=False)
+    return losses
+
+
 def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Path, weights_out: Path | None = None) -> Path:
     """Trains (or resumes training of) the plate network.
 
@@ -202,7 +234,6 @@ def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Pa
         Path of the kept weights in the run folder.
     """
     import keras
-    from tqdm import tqdm
 
     from recognizer.network import build_network
 
@@ -219,21 +250,14 @@ def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Pa
             net.load_weights(spec.init_weights)
             log.info("starting from %s", spec.init_weights)
         trainer = training_model(net)
-        schedule = keras.optimizers.schedules.CosineDecay(
-            spec.learning_rate / 10, spec.epochs * spec.steps_per_epoch, warmup_target=spec.learning_rate,
-            warmup_steps=spec.steps_per_epoch, alpha=0.02)
+        schedule = warmup_cosine(spec.learning_rate, spec.epochs, spec.steps_per_epoch)
         trainer.compile(optimizer=keras.optimizers.Adam(schedule), loss=make_plate_loss(model))
     generated = validation_windows(model, renderer, spec)
     stream = batch_stream(model, renderer, spec, state["epoch"] * spec.steps_per_epoch)
     best_path, last_path = run_dir / "best.weights.h5", run_dir / "last.weights.h5"
     for epoch in range(state["epoch"], spec.epochs):
         started = time.monotonic()
-        losses = []
-        with tqdm(range(spec.steps_per_epoch), desc=f"epoch {epoch + 1}/{spec.epochs}", mininterval=30) as bar:
-            for _ in bar:
-                x, y = next(stream)
-                losses.append(float(trainer.train_on_batch(x, y)))
-                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", refresh=False)
+        losses = train_epoch(trainer.train_on_batch, stream, spec.steps_per_epoch, f"epoch {epoch + 1}/{spec.epochs}")
         net = window_network(trainer, model)
         scores = validate(net, model, generated, spec.real_crops)
         state["seconds"] += time.monotonic() - started

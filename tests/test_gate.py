@@ -1,5 +1,7 @@
 """The gate network: one score per window, the same over a whole image as per cropped window, in ONNX as in Keras."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -52,3 +54,13 @@ def test_onnx_gate_equals_keras(random_gate, tmp_path):
 def test_missing_gate_file_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="gate model not found"):
         load_onnx_gate(tmp_path / "none.onnx")
+
+
+def test_gate_training_writes_its_best_weights_and_onnx(tmp_path):
+    from recognizer.gate_train import train_gate
+    from recognizer.spec import GateSpec, ModelSpec, RendererSpec, TrainSpec
+
+    tiny = TrainSpec(batch_size=4, steps_per_epoch=2, epochs=1, val_windows=8, real_crops=None)
+    best = train_gate(ModelSpec(), RendererSpec(), tiny, GateSpec(epochs=2), tmp_path / "run", tmp_path / "gate.onnx")
+    assert best.is_file() and (tmp_path / "gate.onnx").is_file()
+    assert [json.loads(line)["epoch"] for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()] == [1, 2]
