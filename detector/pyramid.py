@@ -39,6 +39,26 @@ def pyramid_scales(spec: ScanSpec, window_width: int) -> list[float]:
     return [largest * 2 ** (-i / spec.scales_per_octave) for i in range(steps + 1)]
 
 
+def build_level(gray: np.ndarray, scale: float, window_shape: tuple[int, int]) -> Level | None:
+    """Resizes a frame to one scale.
+
+    Args:
+        gray: ``(H, W)`` uint8 frame.
+        scale: Level pixels per frame pixel.
+        window_shape: ``(height, width)`` of a window.
+
+    Returns:
+        The level, or None where it would be smaller than one window.
+    """
+    w, h = round(gray.shape[1] * scale), round(gray.shape[0] * scale)
+    if h < window_shape[0] or w < window_shape[1]:
+        return None
+    if (w, h) == (gray.shape[1], gray.shape[0]):
+        return Level(scale, gray)
+    # area averaging keeps strong reductions free of aliasing, as in the training windows
+    return Level(scale, cv2.resize(gray, (w, h), interpolation=cv2.INTER_AREA if scale < 0.7 else cv2.INTER_LINEAR))
+
+
 def build_pyramid(gray: np.ndarray, scales: list[float], window_shape: tuple[int, int]) -> list[Level]:
     """Resizes a frame to each scale, leaving out levels smaller than one window.
 
@@ -50,14 +70,4 @@ def build_pyramid(gray: np.ndarray, scales: list[float], window_shape: tuple[int
     Returns:
         The levels.
     """
-    levels = []
-    for scale in scales:
-        w, h = round(gray.shape[1] * scale), round(gray.shape[0] * scale)
-        if h < window_shape[0] or w < window_shape[1]:
-            continue
-        if (w, h) == (gray.shape[1], gray.shape[0]):
-            image = gray
-        else:  # area averaging keeps strong reductions free of aliasing, as in the training windows
-            image = cv2.resize(gray, (w, h), interpolation=cv2.INTER_AREA if scale < 0.7 else cv2.INTER_LINEAR)
-        levels.append(Level(scale, image))
-    return levels
+    return [level for scale in scales if (level := build_level(gray, scale, window_shape)) is not None]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -12,7 +13,7 @@ import cv2
 import numpy as np
 
 from detector.geometry import group_overlapping, inside_larger, local_maxima
-from detector.pyramid import Level, build_pyramid, pyramid_scales
+from detector.pyramid import Level, build_level, pyramid_scales
 from detector.regions import (band_blocks, block_pixels, gate_blocks, gate_crop, intersect_blocks, level_blocks,
                               merge_blocks)
 from detector.spec import ScanSpec
@@ -50,7 +51,8 @@ grid coarser than the scanner's (cell ``(i, j)`` being the window at ``(gate_str
 
 @dataclass(frozen=True)
 class StageTimes:
-    """Seconds the last scan spent in each stage.
+    """Seconds the last scan spent in each stage; with several workers, the pyramid, gate and network stages are
+    summed over the levels that the workers scanned at once, so together they can exceed the scan's wall time.
 
     Attributes:
         pyramid: Building the pyramid.
@@ -104,6 +106,23 @@ class Hits:
     def concatenate(parts: list["Hits"]) -> "Hits":
         """All hits of several levels as one."""
         return Hits(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("windows", "plates", "presence", "chars")))
+
+
+@dataclass(frozen=True)
+class LevelScan:
+    """What scanning one pyramid level gave.
+
+    Attributes:
+        hits: The level's hits; None where it is smaller than a window or the gate passed nothing.
+        pyramid: Seconds spent resizing the frame to the level.
+        gate: Seconds in the gate network.
+        network: Seconds in the plate network and reading its hits.
+    """
+
+    hits: Hits | None
+    pyramid: float
+    gate: float
+    network: float
 
 
 def plate_boxes(windows: np.ndarray, shares: np.ndarray) -> np.ndarray:
@@ -238,11 +257,13 @@ class Scanner:
         gate: A cheap network run over every level first; only the windows near those it passes
             (``spec.gate_threshold``) are scored by the plate network. None: no gate.
         gate_stride: ``(rows, columns)`` pixels between the gate's windows.
+        workers: Pyramid levels built and scored at once, each on a thread of its own (the networks' calls release
+            the interpreter); 1: one after another on the caller's thread.
     """
 
     def __init__(self, spec: ScanSpec, window_shape: tuple[int, int], stride: tuple[int, int], predict_batch: PredictBatch,
                  score_image: ScoreImage | None = None, gate: GateImage | None = None,
-                 gate_stride: tuple[int, int] = (16, 16)) -> None:
+                 gate_stride: tuple[int, int] = (16, 16), workers: int = 1) -> None:
         self.spec = spec
         self.window_shape = window_shape
         self.stride = stride
@@ -252,7 +273,18 @@ class Scanner:
         self.gate_stride = gate_stride
         self.scales = pyramid_scales(spec, window_shape[1])
         self.timings = StageTimes(0.0, 0.0, 0.0)
-        self._gate_seconds = 0.0
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="scan-level") if workers > 1 else None
+
+    def close(self) -> None:
+        """Stops and joins the worker threads (a scanner with one worker has none)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> "Scanner":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def _predict_hits(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Scores windows in batches of ``batch_size`` and reads those above the presence threshold.
@@ -270,7 +302,7 @@ class Scanner:
             return np.zeros(0, int), np.zeros(0), np.zeros((0, 4)), np.zeros((0, 0, 0))
         return tuple(np.concatenate([f[i] for f in found]) for i in range(4))  # type: ignore[return-value]
 
-    def level_hits(self, level: Level, regions: np.ndarray | None = None) -> Hits | None:
+    def level_hits(self, level: Level, regions: np.ndarray | None = None) -> tuple[Hits | None, float]:
         """Scores the windows of one level and keeps those above the presence threshold.
 
         Args:
@@ -279,24 +311,25 @@ class Scanner:
                 them (:mod:`detector.regions`), each exactly as a whole-level scan would. None: every window.
 
         Returns:
-            The level's hits in frame coordinates, in the order a whole-level scan lists them; None when the gate
-            passes none of the windows to score.
+            The level's hits in frame coordinates, in the order a whole-level scan lists them (None when the gate
+            passes none of the windows to score), and the seconds the gate took.
         """
         grid = window_grid(level.image.shape, self.window_shape, self.stride)
         rows, cols = grid.shape[:2]
         blocks = None if regions is None else level_blocks(regions, level.scale, level.image.shape, self.window_shape,
                                                            self.stride)
+        gate_seconds = 0.0
         if self.gate is not None:
             started = time.monotonic()
             y0, x0, y1, x1 = (0, 0, *level.image.shape) if blocks is None else gate_crop(
                 blocks, level.image.shape, self.window_shape, self.stride, self.gate_stride)
             passed = gate_blocks(self.gate(level.image[y0:y1, x0:x1]), self.spec.gate_threshold, self.gate_stride,
                                  (rows, cols), self.stride, (y0, x0))
-            self._gate_seconds += time.monotonic() - started
+            gate_seconds = time.monotonic() - started
             if blocks is not None:
                 passed = merge_blocks(intersect_blocks(blocks, passed), self.window_shape, self.stride)
             if not len(passed):
-                return None
+                return None, gate_seconds
             blocks = passed
         if blocks is None and level.image.size > self.spec.max_level_pixels:
             blocks = np.array([[0, 0, rows, cols]])
@@ -326,7 +359,7 @@ class Scanner:
         wh, ww = self.window_shape
         windows = np.column_stack([corners / level.scale, np.tile([ww / level.scale, wh / level.scale], (len(corners), 1))])
         windows = windows.reshape(-1, 4)
-        return Hits(windows, plate_boxes(windows, boxes.reshape(-1, 4)), presence, chars)
+        return Hits(windows, plate_boxes(windows, boxes.reshape(-1, 4)), presence, chars), gate_seconds
 
     def _block_hits(self, score_image: ScoreImage, image: np.ndarray, grid_shape: tuple[int, int],
                     blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -415,6 +448,16 @@ class Scanner:
             reread.append(replace(candidate, chars=mean / mean.sum(axis=-1, keepdims=True)))
         return reread
 
+    def _scan_level(self, gray: np.ndarray, scale: float, regions: np.ndarray | None) -> "LevelScan":
+        """Builds one pyramid level and scores it (:meth:`level_hits`), timing both."""
+        started = time.monotonic()
+        level = build_level(gray, scale, self.window_shape)
+        built = time.monotonic()
+        if level is None:
+            return LevelScan(None, built - started, 0.0, 0.0)
+        hits, gate_seconds = self.level_hits(level, regions)
+        return LevelScan(hits, built - started, gate_seconds, time.monotonic() - built - gate_seconds)
+
     def scan(self, gray: np.ndarray, regions: np.ndarray | None = None) -> list[Candidate]:
         """Finds the plates in a frame, or in parts of it.
 
@@ -430,16 +473,17 @@ class Scanner:
         if regions is not None and not len(regions):
             self.timings = StageTimes(0.0, 0.0, 0.0)
             return []
-        started = time.monotonic()
-        levels = build_pyramid(gray, self.scales, self.window_shape)
-        pyramid_done = time.monotonic()
-        self._gate_seconds = 0.0
-        hits = [h for level in levels if (h := self.level_hits(level, regions)) is not None]
+        if self._pool is None:
+            scans = [self._scan_level(gray, scale, regions) for scale in self.scales]
+        else:
+            scans = list(self._pool.map(lambda scale: self._scan_level(gray, scale, regions), self.scales))
         network_done = time.monotonic()
+        hits = [level.hits for level in scans if level.hits is not None]
         candidates = merge_hits(Hits.concatenate(hits), self.spec) if hits else []
         merge_done = time.monotonic()
         if candidates and self.spec.reread_widths:
             candidates = self._reread(gray, candidates)
-        network = network_done - pyramid_done - self._gate_seconds + time.monotonic() - merge_done
-        self.timings = StageTimes(pyramid_done - started, network, merge_done - network_done, gate=self._gate_seconds)
+        self.timings = StageTimes(sum(level.pyramid for level in scans),
+                                  sum(level.network for level in scans) + time.monotonic() - merge_done,
+                                  merge_done - network_done, gate=sum(level.gate for level in scans))
         return candidates

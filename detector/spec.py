@@ -33,6 +33,8 @@ class ScanSpec(BaseModel):
             plate may move in a frame).
         max_level_pixels: A pyramid level larger than this is scored in bands of rows of at most this many
             pixels, with the same scores, so that its memory stays bounded.
+        workers: Pyramid levels built and scored at once, each on a thread of its own (one per CPU core); each
+            network call runs on one thread (``recognizer.threads``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -47,7 +49,7 @@ class ScanSpec(BaseModel):
     merge_contained: float = Field(0.6, gt=0, le=1)
     min_hits: int = Field(1, ge=1)
     batch_size: int = Field(64, ge=1)
-    refine: bool = True
+    refine: bool = False
     reread_widths: tuple[float, ...] = (0.62, 0.66, 0.7, 0.74, 0.78)
     full_scan_every: int = Field(10, ge=1)
     motion_downscale: int = Field(4, ge=1, le=16)
@@ -55,6 +57,7 @@ class ScanSpec(BaseModel):
     motion_margin: int = Field(16, ge=0)
     track_margin: float = Field(0.5, ge=0)
     max_level_pixels: int = Field(300_000, ge=128 * 64)
+    workers: int = Field(2, ge=1)
 
     @model_validator(mode="after")
     def _widths_ordered(self) -> "ScanSpec":

@@ -212,13 +212,14 @@ class RecognizerSpec(StrictModel):
         engine: ``onnx_int8`` (ONNX Runtime on the 8-bit export, weights and activations calibrated on generated
             windows: reads real plates as well as the float form and 1.5x faster, so the default), ``onnx`` (the
             float form; no TensorFlow needed either) or ``keras``.
-        threads: Inference threads.
+        threads: Threads of one network call (ONNX Runtime's intra-op threads). One, with the pyramid levels
+            scanned on ``scan.workers`` threads at once, is faster than splitting each call on small crops.
     """
 
     weights: Path = Path("recognizer/weights/anpr.weights.h5")
     onnx: Path = Path("recognizer/weights/anpr.onnx")
     engine: str = "onnx_int8"
-    threads: int = Field(2, ge=1)
+    threads: int = Field(1, ge=1)
 
     @field_validator("engine")
     @classmethod

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detector.pyramid import build_pyramid
+from detector.pyramid import build_pyramid, pyramid_scales
 from detector.scanner import crop_windows, window_grid
 from detector.schedule import FocusedScanner
 from recognizer.clip import make_clip
@@ -104,6 +104,7 @@ def run_clip(path: Path, config: AppConfig, network: PlateNetwork, max_frames: i
             t0 = time.monotonic()
     finally:
         capture.stop()
+        scanner.scanner.close()
     elapsed = time.monotonic() - started
     texts += [t.reading.text for t in tracker.flush()]
     return BenchResult(path.name, size, frames, frames / elapsed if elapsed > 0 else 0.0,
@@ -113,8 +114,7 @@ def run_clip(path: Path, config: AppConfig, network: PlateNetwork, max_frames: i
 
 def dense_vs_batched(gray: np.ndarray, config: AppConfig, network: PlateNetwork) -> tuple[float, float]:
     """Seconds to score every window of one mid pyramid level fully convolutionally, and as batched crops."""
-    scanner = build_scanner(config, network)
-    levels = build_pyramid(gray, scanner.scales, config.model.window_shape)
+    levels = build_pyramid(gray, pyramid_scales(config.scan, config.model.window_width), config.model.window_shape)
     level = levels[len(levels) // 2].image
     t0 = time.monotonic()
     network.score_map(level)

@@ -188,22 +188,22 @@ def _cmd_read(config: AppConfig, args: argparse.Namespace) -> int:
 
     files = _image_paths(args.paths)
     network = load_network(config)
-    scanner = build_scanner(config, network)
-    for path in files:
-        gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-        if gray is None:
-            log.warning("skipping unreadable image %s", path)
-            continue
-        started = time.monotonic()
-        plates = read_image(scanner, gray, config.model, config.format_check)
-        ms = (time.monotonic() - started) * 1000
-        if args.json:
-            record = {"file": path.name, "plates": [
-                {"text": p.text, "confidence": round(p.confidence, 4), "box": [int(round(v)) for v in p.box]}
-                for p in plates], "ms": round(ms, 1)}
-            print(json.dumps(record), flush=True)
-        else:
-            print(f"{path.name}: " + (", ".join(f"{p.text} ({p.confidence:.2f})" for p in plates) or "no plate"))
+    with build_scanner(config, network) as scanner:
+        for path in files:
+            gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+            if gray is None:
+                log.warning("skipping unreadable image %s", path)
+                continue
+            started = time.monotonic()
+            plates = read_image(scanner, gray, config.model, config.format_check)
+            ms = (time.monotonic() - started) * 1000
+            if args.json:
+                record = {"file": path.name, "plates": [
+                    {"text": p.text, "confidence": round(p.confidence, 4), "box": [int(round(v)) for v in p.box]}
+                    for p in plates], "ms": round(ms, 1)}
+                print(json.dumps(record), flush=True)
+            else:
+                print(f"{path.name}: " + (", ".join(f"{p.text} ({p.confidence:.2f})" for p in plates) or "no plate"))
     return 0
 
 
@@ -212,8 +212,8 @@ def _cmd_eval(config: AppConfig, args: argparse.Namespace) -> int:
     from stream.stills import evaluate
 
     network = load_network(config)
-    report = evaluate(args.manifest, build_scanner(config, network), network, config.model, config.format_check,
-                      args.lengths, args.limit)
+    with build_scanner(config, network) as scanner:
+        report = evaluate(args.manifest, scanner, network, config.model, config.format_check, args.lengths, args.limit)
     found = "n/a (crops)" if report.found is None else f"{report.found:.1%}"
     print(f"{args.manifest}: {report.plates} plates  exact {report.exact:.1%}  O/0-insensitive {report.exact_o0:.1%}  "
           f"found {found}  median {report.ms_per_image:.0f} ms/image")

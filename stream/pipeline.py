@@ -87,7 +87,7 @@ def build_scanner(config: AppConfig, network: PlateNetwork) -> Scanner:
     """
     gate = None if config.gate.onnx is None else load_onnx_gate(resolve(config.gate.onnx), config.recognizer.threads)
     return Scanner(config.scan, config.model.window_shape, STRIDE, network.predict_windows, network.score_map,
-                   gate, GATE_STRIDE)
+                   gate, GATE_STRIDE, config.scan.workers)
 
 
 def to_reads(candidates: list[Candidate], config: AppConfig, frame: int, time_s: float) -> list[PlateRead]:
@@ -232,6 +232,7 @@ class StreamRunner:
                 self._publish(publisher, journal, self.tracker.update(reads, frame.time_s), start_wall)
         finally:
             capture.stop()
+            self.scanner.scanner.close()
             self._publish(publisher, journal, self.tracker.flush(), start_wall)
             publisher.close()
             if replay is not None:

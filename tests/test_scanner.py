@@ -1,5 +1,6 @@
 """The scanner with a stand-in network: a plate is a bright rectangle, read as "AB"."""
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -210,3 +211,26 @@ def test_merge_hits_reads_from_the_best_centred_windows_that_agree():
     [candidate] = merge_hits(hits, ScanSpec(merge_iou=0.3))
     assert candidate.chars.argmax(axis=-1).tolist() == [0, 1]
     assert candidate.hits == 3 and candidate.presence == 0.99
+
+
+def test_levels_scanned_on_worker_threads_give_the_candidates_of_one_thread():
+    frame = np.zeros((240, 320), np.uint8)
+    frame[100:130, 100:190] = 255
+    frame[30:50, 200:260] = 255  # a smaller second plate, found on other levels
+    threads: set[str] = set()
+
+    def fine(image: np.ndarray) -> FakeScores:
+        threads.add(threading.current_thread().name)
+        return dense_fake(image, (16, 8))
+
+    spec = SPEC.model_copy(update={"min_plate_width": 50})
+    gate = lambda image: dense_fake(image).presence  # noqa: E731
+    with Scanner(spec, (64, 128), (16, 8), bright_rectangle_network, fine, gate=gate) as one, \
+            Scanner(spec, (64, 128), (16, 8), bright_rectangle_network, fine, gate=gate, workers=2) as two:
+        for regions in (None, np.array([[120.0, 105.0, 40.0, 20.0], [210.0, 35.0, 30.0, 10.0]])):
+            serial, parallel = one.scan(frame, regions), two.scan(frame, regions)
+            assert len(serial) >= 2 and [c.box for c in parallel] == [c.box for c in serial]
+            for a, b in zip(serial, parallel):
+                np.testing.assert_array_equal(a.chars, b.chars)
+                assert (a.presence, a.hits) == (b.presence, b.hits)
+    assert threading.main_thread().name in threads and any(name.startswith("scan-level") for name in threads)
