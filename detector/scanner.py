@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -458,25 +458,30 @@ class Scanner:
         hits, gate_seconds = self.level_hits(level, regions)
         return LevelScan(hits, built - started, gate_seconds, time.monotonic() - built - gate_seconds)
 
-    def scan(self, gray: np.ndarray, regions: np.ndarray | None = None) -> list[Candidate]:
+    def scan(self, gray: np.ndarray, regions: np.ndarray | Sequence[np.ndarray | None] | None = None) -> list[Candidate]:
         """Finds the plates in a frame, or in parts of it.
 
         Args:
             gray: ``(H, W)`` uint8 frame.
             regions: ``(K, 4)`` rectangles ``[x, y, w, h]`` in frame pixels: score only the windows, on each level,
                 that touch one of them. A plate inside a rectangle gets the candidate a whole-frame scan gives
-                it. ``K = 0``: nothing is scanned. None: the whole frame.
+                it. ``K = 0``: nothing is scanned. None: the whole frame. Or one such entry per level of
+                :attr:`scales` (None: that level whole; ``K = 0``: that level is not even built).
 
         Returns:
             Candidates, most confident first.
         """
-        if regions is not None and not len(regions):
+        per_level = list(regions) if isinstance(regions, (list, tuple)) else [regions] * len(self.scales)
+        if len(per_level) != len(self.scales):
+            raise ValueError(f"{len(per_level)} regions for {len(self.scales)} pyramid levels")
+        wanted = [(scale, r) for scale, r in zip(self.scales, per_level) if r is None or len(r)]
+        if not wanted:
             self.timings = StageTimes(0.0, 0.0, 0.0)
             return []
         if self._pool is None:
-            scans = [self._scan_level(gray, scale, regions) for scale in self.scales]
+            scans = [self._scan_level(gray, scale, r) for scale, r in wanted]
         else:
-            scans = list(self._pool.map(lambda scale: self._scan_level(gray, scale, regions), self.scales))
+            scans = list(self._pool.map(lambda job: self._scan_level(gray, *job), wanted))
         network_done = time.monotonic()
         hits = [level.hits for level in scans if level.hits is not None]
         candidates = merge_hits(Hits.concatenate(hits), self.spec) if hits else []

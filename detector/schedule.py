@@ -31,13 +31,68 @@ def track_regions(boxes: np.ndarray, margin: float) -> np.ndarray:
     return np.column_stack([boxes[:, :2] - pad, boxes[:, 2:] + 2 * pad])
 
 
+def track_levels(widths: np.ndarray, scales: list[float], target: float, octaves: float | None) -> np.ndarray:
+    """The pyramid levels on which each live track's plate can be found again: those whose scale brings its width
+    within ``octaves`` of the width a plate is scanned at, and always the nearest one.
+
+    Args:
+        widths: ``(T,)`` plate widths of the tracks' last boxes, frame pixels.
+        scales: ``(L,)`` level scales (level pixels per frame pixel).
+        target: Plate width in level pixels that a level aims at (``plate_width_in_window`` x window width).
+        octaves: Largest ``|log2(width x scale / target)|`` of a level kept; None: every level.
+
+    Returns:
+        ``(T, L)`` bool.
+    """
+    widths = np.maximum(np.asarray(widths, np.float64).reshape(-1, 1), 1.0)
+    distance = np.abs(np.log2(widths * np.asarray(scales, np.float64).reshape(1, -1) / target))
+    if octaves is None:
+        return np.ones(distance.shape, bool)
+    return (distance <= octaves) | (distance == distance.min(axis=1, keepdims=True))
+
+
+def level_regions(moved: np.ndarray, track_boxes: np.ndarray, scales: list[float], frame: int, spec: ScanSpec,
+                  window_width: int, shape: tuple[int, int]) -> list[np.ndarray | None]:
+    """What to scan on each pyramid level of a frame of a stream.
+
+    Every ``spec.full_scan_every``-th level is scanned whole, the levels taking turns frame by frame, so that
+    each is scanned whole once every ``full_scan_every`` frames (a plate that does not move is found within that
+    many) at a steady cost per frame. On the other levels: the moving areas on every ``spec.motion_level_step``-th
+    level, again taking turns, so that each level sees them every that many frames; and each live track's box,
+    grown by ``spec.track_margin`` plate widths, on the levels near its plate's width (:func:`track_levels`).
+
+    Args:
+        moved: ``(M, 4)`` moving rectangles ``[x, y, w, h]``, frame pixels.
+        track_boxes: ``(T, 4)`` plate boxes ``[x, y, w, h]`` where the live tracks are expected.
+        scales: ``(L,)`` level scales, as the scanner's.
+        frame: Index of the frame in the stream (whose turn it is).
+        spec: Motion step, track margin and level range, plate width in the window.
+        window_width: Window width in pixels.
+        shape: ``(H, W)`` of the frame.
+
+    Returns:
+        ``L`` entries: None where the level is scanned whole, else ``(K_l, 4)`` frame rectangles, merged and cut
+        to the frame (``K_l = 0``: nothing on that level).
+    """
+    track_boxes = np.asarray(track_boxes, np.float64).reshape(-1, 4)
+    tracks = track_regions(track_boxes, spec.track_margin)
+    near = track_levels(track_boxes[:, 2], scales, spec.plate_width_in_window * window_width, spec.track_octaves)
+    step, every = spec.motion_level_step, spec.full_scan_every
+    return [None if k % every == frame % every else
+            merge_boxes(clip_boxes(np.concatenate([tracks[near[:, k]], moved if k % step == frame % step else moved[:0]]),
+                                   shape)) for k in range(len(scales))]
+
+
 class FocusedScanner:
     """Decides, frame by frame, what a :class:`~detector.scanner.Scanner` looks at.
 
-    Frame 0 and every ``spec.full_scan_every``-th frame after it are scanned whole (new plates that do not move
-    are found there); the others only in the windows touching what moved since the previous frame and the live
-    tracks' boxes, grown by ``spec.track_margin``. With ``full_scan_every == 1`` every frame is scanned whole and
-    no motion is computed: the plain scanner's behaviour.
+    Frame 0 is scanned whole. After it, on each frame every ``spec.full_scan_every``-th pyramid level is scanned
+    whole, the levels taking turns, so that a plate that does not move is found within ``full_scan_every`` frames
+    at a steady cost per frame (a live camera waits for no spike); the other levels only in the windows touching
+    what moved since the previous frame, on the levels whose turn it is, and the live tracks' boxes, grown by
+    ``spec.track_margin``, on the levels near their plate's width (:func:`level_regions`). With
+    ``full_scan_every == 1`` every frame is scanned whole and no motion is computed: the plain scanner's
+    behaviour.
 
     Args:
         scanner: The scanner.
@@ -45,7 +100,8 @@ class FocusedScanner:
 
     Attributes:
         timings: Stage times of the last frame, motion included.
-        regions: ``(K, 4)`` frame rectangles the last frame was scanned in; None when it was scanned whole.
+        regions: ``(K, 4)`` frame rectangles the last frame was scanned in, on one level or more; None when it was
+            scanned whole.
     """
 
     def __init__(self, scanner: Scanner, spec: ScanSpec) -> None:
@@ -66,7 +122,7 @@ class FocusedScanner:
         Returns:
             Candidates, most confident first.
         """
-        full = self._frame % self.spec.full_scan_every == 0
+        frame = self._frame
         self._frame += 1
         started = time.monotonic()
         if self.spec.full_scan_every == 1:
@@ -75,13 +131,16 @@ class FocusedScanner:
             self.timings = self.scanner.timings
             return candidates
         moved = self.motion.update(gray)
-        if full:
+        per_level = None
+        if frame == 0:
             self.regions = None
         else:
             wanted = np.concatenate([moved, track_regions(track_boxes, self.spec.track_margin)])
             self.regions = merge_boxes(clip_boxes(wanted, gray.shape[:2]))
+            per_level = level_regions(moved, track_boxes, self.scanner.scales, frame, self.spec,
+                                      self.scanner.window_shape[1], gray.shape[:2])
         motion_done = time.monotonic()
-        candidates = self.scanner.scan(gray, self.regions)
+        candidates = self.scanner.scan(gray, per_level)
         self.timings = replace(self.scanner.timings, motion=motion_done - started)
         if self.regions is not None and log.isEnabledFor(logging.DEBUG):
             log.debug("scanned %d regions, %.0f%% of the frame", len(self.regions),

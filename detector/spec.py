@@ -31,6 +31,10 @@ class ScanSpec(BaseModel):
         motion_margin: Frame pixels added around each moving area before scanning it.
         track_margin: Plate widths added on every side of a live track's last box before scanning it (how far its
             plate may move in a frame).
+        track_octaves: A live track's box is scanned on the pyramid levels whose scale brings its plate within
+            this many octaves of ``plate_width_in_window`` (and the nearest level always); None: on every level.
+        motion_level_step: Between whole-frame scans the moving areas are scanned on every this many levels, the
+            levels taking turns frame by frame (each sees them every this many frames); 1: every level, every frame.
         max_level_pixels: A pyramid level larger than this is scored in bands of rows of at most this many
             pixels, with the same scores, so that its memory stays bounded.
         workers: Pyramid levels built and scored at once, each on a thread of its own (one per CPU core); each
@@ -56,6 +60,8 @@ class ScanSpec(BaseModel):
     motion_threshold: int = Field(16, ge=1, le=255)
     motion_margin: int = Field(16, ge=0)
     track_margin: float = Field(0.5, ge=0)
+    track_octaves: float | None = Field(0.35, ge=0)
+    motion_level_step: int = Field(3, ge=1)
     max_level_pixels: int = Field(300_000, ge=128 * 64)
     workers: int = Field(2, ge=1)
 

@@ -22,7 +22,8 @@ from detector.regions import (
     touched_blocks,
 )
 from detector.scanner import Candidate, Scanner, window_grid
-from detector.schedule import FocusedScanner, track_regions
+from detector.pyramid import build_pyramid
+from detector.schedule import FocusedScanner, level_regions, track_levels, track_regions
 from detector.spec import ScanSpec
 
 WINDOW = (64, 128)
@@ -240,30 +241,59 @@ def test_full_scan_every_one_is_the_plain_scanner():
     assert focused_net.shapes == plain_net.shapes
 
 
-def test_schedule_scans_whole_frames_every_n_and_only_motion_and_tracks_between():
-    spec = SPEC.model_copy(update={"full_scan_every": 3, "motion_downscale": 4, "motion_margin": 8})
+def test_track_levels_literal():
+    scales = [2.0, 1.0, 0.5, 0.25]  # a 100 px plate is 200, 100, 50 and 25 px wide on them; the target is 50
+    near = track_levels(np.array([100.0, 400.0, 20.0]), scales, 50.0, 1.0)
+    np.testing.assert_array_equal(near, [[False, True, True, True],  # within one octave of 0.5
+                                         [False, False, False, True],  # 400 px wants 0.125: the nearest level
+                                         [True, False, False, False]])  # 20 px wants 2.5: the nearest level
+    assert track_levels(np.array([100.0]), scales, 50.0, None).all()
+
+
+def test_level_regions_take_turns_and_keep_tracks_near_their_scale():
+    spec = SPEC.model_copy(update={"full_scan_every": 3, "motion_level_step": 2, "track_margin": 0.0, "track_octaves": 0.3})
+    scales = [2.0, 1.0, 0.5, 0.25]
+    moved = np.array([[10.0, 10.0, 20.0, 20.0]])
+    track = np.array([[100.0, 50.0, 100.0, 20.0]])  # plate 100 px wide: 50 px on level 2, the target (0.5 * 100)
+    spec_target = spec.model_copy(update={"plate_width_in_window": 0.5})
+    per_level = level_regions(moved, track, scales, 4, spec_target, 100, (480, 640))
+    assert per_level[1] is None  # frame 4: level 1 (4 % 3) whole
+    np.testing.assert_array_equal(per_level[0], moved)  # motion on the even levels (4 % 2)
+    np.testing.assert_array_equal(per_level[2], np.concatenate([track, moved]))
+    assert per_level[3].shape == (0, 4)  # neither moving nor near the track's scale: not even built
+    frame_5 = level_regions(moved, track, scales, 5, spec_target, 100, (480, 640))
+    assert frame_5[2] is None and frame_5[0].shape == (0, 4)  # level 2 whole; motion on the odd levels
+    np.testing.assert_array_equal(frame_5[1], moved)
+    np.testing.assert_array_equal(frame_5[3], moved)
+    whole = [level_regions(moved, track, scales, f, spec_target, 100, (480, 640)) for f in range(3)]
+    assert all(any(frame[k] is None for frame in whole) for k in range(4))  # each level whole once in 3 frames
+
+
+def test_schedule_scans_each_level_whole_in_turn_and_only_motion_and_tracks_besides():
+    spec = SPEC.model_copy(update={"full_scan_every": 2, "motion_downscale": 4, "motion_margin": 8,
+                                   "motion_level_step": 1, "min_plate_width": 70})
     scanner, net = dense_scanner(spec)
     focused = FocusedScanner(scanner, spec)
     still = frame_with_plates((400, 340))
     arrived = frame_with_plates((400, 340), (100, 100))
     reference = dense_scanner(spec)[0]
+    levels = [level.image.shape for level in build_pyramid(still, scanner.scales, WINDOW)]
+    assert len(levels) == 3
 
-    def scan(frame: np.ndarray, tracks: np.ndarray | None = None) -> tuple[int, list[Candidate]]:
+    def scan(frame: np.ndarray, tracks: np.ndarray | None = None) -> tuple[list[tuple[int, int]], list[Candidate]]:
         net.shapes.clear()
         candidates = focused.scan(frame, np.zeros((0, 4)) if tracks is None else tracks)
-        return net.pixels, candidates
+        return list(net.shapes), candidates
 
-    whole, [parked] = scan(still)  # frame 0: whole
-    assert focused.regions is None
+    shapes, [parked] = scan(still)  # frame 0: every level whole
+    assert focused.regions is None and shapes == levels
     assert_same(parked, *reference.scan(still))
-    assert scan(still) == (0, [])  # frame 1: nothing moves, nothing is tracked: nothing is scanned
+    assert scan(still)[0] == [levels[1]]  # frame 1: nothing moves or is tracked: only level 1, whole
     assert focused.regions.shape == (0, 4)
-    tracked, [again] = scan(still, np.array([parked.box]))  # frame 2: a parked plate is scanned around its track
-    assert 0 < tracked < whole / 2
-    assert_same(again, parked)
-    assert scan(still)[0] == whole and focused.regions is None  # frame 3: whole
-    moving, [new] = scan(arrived)  # frame 4: a plate drives in; only it is scanned
-    assert 0 < moving < whole / 2 and focused.timings.motion >= 0
-    assert_same(new, *near(reference.scan(arrived), 100, 100))
-    assert scan(arrived) == (0, [])  # frame 5
-    assert scan(arrived)[0] == whole  # frame 6: whole
+    shapes, found = scan(still, np.array([parked.box]))  # frame 2: levels 0 and 2 whole, level 1 around the track
+    assert shapes[0] == levels[0] and shapes[-1] == levels[2] and len(shapes) == 3
+    assert_same(*near(found, 400, 340), parked)
+    shapes, found = scan(arrived)  # frame 3: a plate drives in; level 1 whole, the others around it
+    assert levels[1] in shapes and sum(h * w for h, w in shapes) < sum(h * w for h, w in levels) / 2
+    assert_same(*near(found, 100, 100), *near(reference.scan(arrived), 100, 100))
+    assert focused.timings.motion >= 0
