@@ -125,6 +125,33 @@ class LevelScan:
     network: float
 
 
+def gate_in_bands(gate: GateImage, image: np.ndarray, window_shape: tuple[int, int], gate_stride: tuple[int, int],
+                  max_pixels: int) -> np.ndarray:
+    """The gate's scores of an image, taken in bands of rows of at most ``max_pixels`` pixels (at least one row of
+    windows each, overlapping by a window less a stride) so that its memory stays bounded: the same scores as one
+    call over the whole image.
+
+    Args:
+        gate: The gate network.
+        image: ``(h, w)`` uint8 image, at least one window in size.
+        window_shape: ``(height, width)`` of a window.
+        gate_stride: ``(rows, columns)`` pixels between the gate's windows.
+        max_pixels: Most pixels in one band.
+
+    Returns:
+        ``(rows, cols)`` presence probabilities of the windows wholly inside the image's rows,
+        ``rows = (h - height) // gate_stride[0] + 1``.
+    """
+    (h, w), wh, gy = image.shape, window_shape[0], gate_stride[0]
+    rows = (h - wh) // gy + 1
+    per_band = max(1, (max_pixels // max(w, 1) - wh) // gy + 1)
+    if per_band >= rows:
+        return gate(image)[:rows]
+    starts = range(0, rows, per_band)
+    return np.concatenate([gate(image[r * gy : (min(r + per_band, rows) - 1) * gy + wh])[: min(per_band, rows - r)]
+                           for r in starts])
+
+
 def plate_boxes(windows: np.ndarray, shares: np.ndarray) -> np.ndarray:
     """Plate boxes in frame pixels from window boxes and predicted ``[x0, y0, x1, y1]`` shares.
 
@@ -323,7 +350,9 @@ class Scanner:
             started = time.monotonic()
             y0, x0, y1, x1 = (0, 0, *level.image.shape) if blocks is None else gate_crop(
                 blocks, level.image.shape, self.window_shape, self.stride, self.gate_stride)
-            passed = gate_blocks(self.gate(level.image[y0:y1, x0:x1]), self.spec.gate_threshold, self.gate_stride,
+            scores = gate_in_bands(self.gate, level.image[y0:y1, x0:x1], self.window_shape, self.gate_stride,
+                                   self.spec.max_level_pixels)
+            passed = gate_blocks(scores, self.spec.gate_threshold, self.gate_stride,
                                  (rows, cols), self.stride, (y0, x0))
             gate_seconds = time.monotonic() - started
             if blocks is not None:

@@ -35,8 +35,8 @@ class ScanSpec(BaseModel):
             this many octaves of ``plate_width_in_window`` (and the nearest level always); None: on every level.
         motion_level_step: Between whole-frame scans the moving areas are scanned on every this many levels, the
             levels taking turns frame by frame (each sees them every this many frames); 1: every level, every frame.
-        max_level_pixels: A pyramid level larger than this is scored in bands of rows of at most this many
-            pixels, with the same scores, so that its memory stays bounded.
+        max_level_pixels: A pyramid level larger than this is scored, by the gate and by the plate network, in
+            bands of rows of at most this many pixels, with the same scores, so that its memory stays bounded.
         workers: Pyramid levels built and scored at once, each on a thread of its own (one per CPU core); each
             network call runs on one thread (``recognizer.threads``).
     """

@@ -7,7 +7,7 @@ import numpy as np
 
 from detector.pyramid import build_pyramid, pyramid_scales
 from detector.regions import gate_blocks, gate_crop, intersect_blocks
-from detector.scanner import Hits, Scanner, centred_windows, merge_hits, plate_boxes, window_grid
+from detector.scanner import Hits, Scanner, centred_windows, gate_in_bands, merge_hits, plate_boxes, window_grid
 from detector.spec import ScanSpec
 
 P, C = 2, 4
@@ -234,3 +234,18 @@ def test_levels_scanned_on_worker_threads_give_the_candidates_of_one_thread():
                 np.testing.assert_array_equal(a.chars, b.chars)
                 assert (a.presence, a.hits) == (b.presence, b.hits)
     assert threading.main_thread().name in threads and any(name.startswith("scan-level") for name in threads)
+
+
+def test_gate_in_bands_gives_the_scores_of_one_call():
+    frame = np.zeros((300, 500), np.uint8)
+    frame[100:130, 100:190] = 255
+    frame[200:225, 330:400] = 255
+    gate = lambda image: dense_fake(image).presence  # noqa: E731
+    rows = (300 - 64) // 16 + 1
+    whole = gate(frame)[:rows]
+    assert whole.max() > 0
+    calls: list[tuple[int, int]] = []
+    banded = gate_in_bands(lambda image: calls.append(image.shape) or gate(image), frame, (64, 128), (16, 16), 50_000)
+    np.testing.assert_array_equal(banded, whole)
+    assert len(calls) > 1 and all(h * w <= 50_000 for h, w in calls)
+    np.testing.assert_array_equal(gate_in_bands(gate, frame, (64, 128), (16, 16), 10**7), whole)
