@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import cv2
 import numpy as np
@@ -37,6 +37,9 @@ class WindowScores(Protocol):
         """``(K, P, C)`` character probabilities of the windows at flat indices ``(K,)`` into ``S``."""
         ...
 
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 PredictBatch = Callable[[np.ndarray], WindowScores]
 """Scores ``(N, H, W)`` uint8 windows."""
@@ -300,12 +303,19 @@ class Scanner:
         self.gate_stride = gate_stride
         self.scales = pyramid_scales(spec, window_shape[1])
         self.timings = StageTimes(0.0, 0.0, 0.0)
+        self.workers = workers
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="scan-level") if workers > 1 else None
 
     def close(self) -> None:
         """Stops and joins the worker threads (a scanner with one worker has none)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+
+    def _map(self, work: Callable[[T], R], jobs: Sequence[T]) -> list[R]:
+        """``work`` of each job, in the jobs' order, on the worker threads where there are several."""
+        if self._pool is None or len(jobs) < 2:
+            return [work(job) for job in jobs]
+        return list(self._pool.map(work, jobs))
 
     def __enter__(self) -> "Scanner":
         return self
@@ -455,12 +465,14 @@ class Scanner:
         """
         shares = self.spec.reread_widths
         windows = centred_windows(gray, np.array([c.box for c in candidates]), shares, self.window_shape)
-        presence, chars = [], []
-        for start in range(0, len(windows), self.spec.batch_size):
-            scores = self.predict_batch(windows[start : start + self.spec.batch_size])
-            presence.append(scores.presence)
-            chars.append(scores.chars_at(np.arange(len(scores.presence))))
-        presence_all, chars_all = np.concatenate(presence), np.concatenate(chars)
+        size = min(self.spec.batch_size, -(-len(windows) // self.workers))  # a batch for each worker where they fit
+
+        def score(start: int) -> tuple[np.ndarray, np.ndarray]:
+            scores = self.predict_batch(windows[start : start + size])
+            return scores.presence, scores.chars_at(np.arange(len(scores.presence)))
+
+        parts = self._map(score, range(0, len(windows), size))
+        presence_all, chars_all = np.concatenate([p for p, _ in parts]), np.concatenate([c for _, c in parts])
         reread = []
         for k, candidate in enumerate(candidates):
             p, c = presence_all[k * len(shares) : (k + 1) * len(shares)], chars_all[k * len(shares) : (k + 1) * len(shares)]
@@ -507,10 +519,7 @@ class Scanner:
         if not wanted:
             self.timings = StageTimes(0.0, 0.0, 0.0)
             return []
-        if self._pool is None:
-            scans = [self._scan_level(gray, scale, r) for scale, r in wanted]
-        else:
-            scans = list(self._pool.map(lambda job: self._scan_level(gray, *job), wanted))
+        scans = self._map(lambda job: self._scan_level(gray, *job), wanted)
         network_done = time.monotonic()
         hits = [level.hits for level in scans if level.hits is not None]
         candidates = merge_hits(Hits.concatenate(hits), self.spec) if hits else []
