@@ -489,7 +489,7 @@ class Scanner:
             reread.append(replace(candidate, chars=mean / mean.sum(axis=-1, keepdims=True)))
         return reread
 
-    def _scan_level(self, gray: np.ndarray, scale: float, regions: np.ndarray | None) -> "LevelScan":
+    def _scan_level(self, gray: np.ndarray, scale: float, regions: np.ndarray | None) -> LevelScan:
         """Builds one pyramid level and scores it (:meth:`level_hits`), timing both."""
         started = time.monotonic()
         level = build_level(gray, scale, self.window_shape)

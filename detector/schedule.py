@@ -78,9 +78,14 @@ def level_regions(moved: np.ndarray, track_boxes: np.ndarray, scales: list[float
     tracks = track_regions(track_boxes, spec.track_margin)
     near = track_levels(track_boxes[:, 2], scales, spec.plate_width_in_window * window_width, spec.track_octaves)
     step, every = spec.motion_level_step, spec.full_scan_every
-    return [None if k % every == frame % every else
-            merge_boxes(clip_boxes(np.concatenate([tracks[near[:, k]], moved if k % step == frame % step else moved[:0]]),
-                                   shape)) for k in range(len(scales))]
+    per_level: list[np.ndarray | None] = []
+    for k in range(len(scales)):
+        if k % every == frame % every:
+            per_level.append(None)
+            continue
+        wanted = np.concatenate([tracks[near[:, k]], moved if k % step == frame % step else moved[:0]])
+        per_level.append(merge_boxes(clip_boxes(wanted, shape)))
+    return per_level
 
 
 class FocusedScanner:

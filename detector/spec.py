@@ -24,8 +24,10 @@ class ScanSpec(BaseModel):
         refine: Re-check each hit that scores highest among its neighbours with batched crops half a stride around it.
         reread_widths: Plate widths, as shares of the window width, at which each candidate is read once more from
             windows centred on its plate box (the reads vote); empty: candidates keep the scan's reading.
-        full_scan_every: Scan the whole frame on every this many frames (the first included); on the others scan
-            only the windows touching moving areas and live tracks. 1: every frame whole, as without focusing.
+        full_scan_every: In a stream, every this many pyramid levels one is scanned whole on each frame, the levels
+            taking turns, so that each is scanned whole every this many frames (a plate that does not move is
+            found within that many); the rest only in the windows touching moving areas and live tracks. The
+            first frame is scanned whole. 1: every frame whole, as without focusing.
         motion_downscale: Frames are shrunk by this factor (area averaging) before looking for motion.
         motion_threshold: Gray-level change of a shrunk pixel between consecutive frames that counts as motion.
         motion_margin: Frame pixels added around each moving area before scanning it.
@@ -33,8 +35,8 @@ class ScanSpec(BaseModel):
             plate may move in a frame).
         track_octaves: A live track's box is scanned on the pyramid levels whose scale brings its plate within
             this many octaves of ``plate_width_in_window`` (and the nearest level always); None: on every level.
-        motion_level_step: Between whole-frame scans the moving areas are scanned on every this many levels, the
-            levels taking turns frame by frame (each sees them every this many frames); 1: every level, every frame.
+        motion_level_step: The moving areas are scanned on every this many levels, the levels taking turns frame by
+            frame (each sees them every this many frames); 1: every level, every frame.
         max_level_pixels: A pyramid level larger than this is scored, by the gate and by the plate network, in
             bands of rows of at most this many pixels, with the same scores, so that its memory stays bounded.
         workers: Pyramid levels built and scored at once, each on a thread of its own (one per CPU core); each
@@ -55,7 +57,7 @@ class ScanSpec(BaseModel):
     batch_size: int = Field(64, ge=1)
     refine: bool = False
     reread_widths: tuple[float, ...] = (0.62, 0.66, 0.7, 0.74, 0.78)
-    full_scan_every: int = Field(10, ge=1)
+    full_scan_every: int = Field(15, ge=1)
     motion_downscale: int = Field(4, ge=1, le=16)
     motion_threshold: int = Field(16, ge=1, le=255)
     motion_margin: int = Field(16, ge=0)
