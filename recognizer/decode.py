@@ -42,10 +42,12 @@ class FormatCheck:
         formats: Formats, in order of preference.
         constrain: Read the text as the likeliest of the same length that fits a format, each format weighted by
             its ``weight`` (a text the network reads that fits no format, or fits only a rare one, is replaced).
+        min_length: Fewest characters of a reading that is a plate; shorter ones are dropped by whoever reads.
     """
 
     formats: tuple[PlateFormat, ...] = ()
     constrain: bool = False
+    min_length: int = 1
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -165,10 +165,13 @@ class ReadSpec(StrictModel):
             length that fits one (a letter where the format wants a letter, a digit where it wants a digit).
             Such reads are flagged ``constrained``, their confidence is that text's own probability, and the
             unconstrained text stays among the candidates.
+        min_length: Readings of fewer characters are not plates (a lone letter of a sign or a badge, a strip of
+            a grille) and are dropped: no read, no event.
     """
 
     formats: list[str] | None = None
     constrain: bool = False
+    min_length: int = Field(4, ge=1)
 
 
 class TrainSpec(StrictModel):

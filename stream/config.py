@@ -174,10 +174,11 @@ class AppConfig(StrictModel):
 
     @property
     def format_check(self) -> FormatCheck:
-        """The formats reads are flagged with (``read.formats`` of ``renderer.formats``) and whether they constrain."""
+        """The formats reads are flagged with (``read.formats`` of ``renderer.formats``), whether they constrain, and
+        the fewest characters of a plate."""
         names = self.read.formats
         chosen = [f for f in self.renderer.formats if names is None or f.name in names]
-        return FormatCheck(tuple(chosen), self.read.constrain)
+        return FormatCheck(tuple(chosen), self.read.constrain, self.read.min_length)
 
     @model_validator(mode="after")
     def _cameras_valid(self) -> "AppConfig":

@@ -91,10 +91,12 @@ def build_scanner(config: AppConfig, network: PlateNetwork) -> Scanner:
 
 
 def to_reads(candidates: list[Candidate], config: AppConfig, frame: int, time_s: float) -> list[PlateRead]:
-    """Decodes a frame's candidates into reads."""
+    """Decodes a frame's candidates into reads, leaving out those shorter than ``read.min_length``."""
     reads, check = [], config.format_check
     for c in candidates:
         reading = decode(c.chars, config.model, check)
+        if len(reading.text) < check.min_length:
+            continue
         reads.append(PlateRead(frame, time_s, c.box, c.presence, c.chars, reading.text, reading.confidence))
     return reads
 

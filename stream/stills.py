@@ -62,7 +62,8 @@ class EvalReport:
 
 
 def read_image(scanner: Scanner, gray: np.ndarray, model: ModelSpec, check: FormatCheck) -> list[StillPlate]:
-    """All plates found in one grayscale image, most confident first.
+    """All plates found in one grayscale image, most confident first (readings shorter than ``check.min_length``
+    left out).
 
     Args:
         scanner: The plate scanner.
@@ -73,6 +74,8 @@ def read_image(scanner: Scanner, gray: np.ndarray, model: ModelSpec, check: Form
     plates = []
     for candidate in scanner.scan(gray):
         reading = decode(candidate.chars, model, check)
+        if len(reading.text) < check.min_length:
+            continue
         plates.append(StillPlate(reading.text, reading.confidence, candidate.presence, candidate.box))
     return plates
 

@@ -82,3 +82,22 @@ def test_far_jump_soon_after_a_read_is_a_new_track():
     tracker.update([read(0, 0.0, "AB0")], 0.0)
     tracker.update([read(1, 300.0, "AB0")], 0.1)
     assert len(tracker.flush()) == 2
+
+
+def test_readings_shorter_than_a_plate_are_not_reads():
+    from detector.scanner import Candidate
+    from stream.config import AppConfig
+    from stream.pipeline import to_reads
+
+    config = AppConfig()
+    classes = config.model.classes
+
+    def candidate(text: str) -> Candidate:
+        chars = np.full((config.model.positions, classes), 0.01)
+        for i in range(config.model.positions):
+            chars[i, config.model.alphabet.index(text[i]) if i < len(text) else classes - 1] = 1.0
+        return Candidate((10.0, 20.0, 90.0, 30.0), 0.99, chars / chars.sum(axis=-1, keepdims=True), 3)
+
+    reads = to_reads([candidate("H"), candidate("AB12"), candidate("TS5"), candidate("AB12CDE")], config, 7, 0.3)
+    assert [r.text for r in reads] == ["AB12", "AB12CDE"]
+    assert config.model_copy(update={"read": config.read.model_copy(update={"min_length": 1})}).format_check.min_length == 1
