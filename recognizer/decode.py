@@ -149,29 +149,38 @@ def columns_to_slots(columns: np.ndarray, positions: int) -> np.ndarray:
 
     The best path takes the likeliest class of every column, merges repeats and drops "no character"
     (the last class). Each character it keeps gets, as its position's distribution, the column where that
-    character was likeliest; positions past the last character are "no character" with certainty.
-    Characters past ``positions`` are dropped.
+    character was likeliest (the first such column on a tie); positions past the last character are "no
+    character" with certainty. Characters past ``positions`` are dropped.
 
     Args:
-        columns: ``(T, C)`` probabilities per column.
+        columns: ``(T, C)`` probabilities per column, or ``(K, T, C)`` for ``K`` windows at once.
         positions: ``P``.
 
     Returns:
-        ``(P, C)`` probabilities per position.
+        ``(P, C)`` probabilities per position, or ``(K, P, C)``.
     """
-    blank = columns.shape[1] - 1
-    best = columns.argmax(axis=1)
-    slots = np.zeros((positions, columns.shape[1]), columns.dtype)
-    slots[:, blank] = 1.0
-    slot, start = 0, 0
-    for t in range(1, len(best) + 1):
-        if t < len(best) and best[t] == best[start]:
-            continue
-        if best[start] != blank and slot < positions:
-            run = columns[start:t, best[start]]
-            slots[slot] = columns[start + int(np.argmax(run))]
-            slot += 1
-        start = t
+    if columns.ndim == 2:
+        return columns_to_slots(columns[None], positions)[0]
+    count, span, classes = columns.shape
+    slots = np.zeros((count, positions, classes), columns.dtype)
+    slots[..., classes - 1] = 1.0
+    if not count or not span:
+        return slots
+    best = columns.argmax(axis=2)  # (K, T)
+    starts = np.ones((count, span), bool)
+    starts[:, 1:] = best[:, 1:] != best[:, :-1]
+    first = np.flatnonzero(starts.ravel())  # flat column index where each run of one class starts, row by row
+    run = np.cumsum(starts.ravel()) - 1  # the run of each column
+    value = np.take_along_axis(columns, best[..., None], axis=2).ravel()  # each column's best probability
+    at_peak = np.flatnonzero(value == np.maximum.reduceat(value, first)[run])
+    _, where = np.unique(run[at_peak], return_index=True)
+    peak = at_peak[where]  # each run's likeliest column, the first on a tie
+    row = first // span
+    kept = best.ravel()[first] != classes - 1
+    per_row = np.bincount(row[kept], minlength=count)
+    slot = np.cumsum(kept) - 1 - (np.cumsum(per_row) - per_row)[row]  # kept runs before it in its row
+    use = kept & (slot < positions)
+    slots[row[use], slot[use]] = columns.reshape(-1, classes)[peak[use]]
     return slots
 
 

@@ -56,11 +56,14 @@ class Scores:
         Returns:
             ``(K, P, C)`` probabilities (:func:`recognizer.decode.columns_to_slots` of each window's columns).
         """
-        classes = self.columns.shape[-1]
-        out = np.empty((len(indices), self.positions, classes), np.float32)
-        for k, index in enumerate(indices):
-            out[k] = columns_to_slots(self.window_columns(int(index)), self.positions)
-        return out
+        indices = np.asarray(indices, int).reshape(-1)
+        if self.presence.ndim == 1:
+            columns = self.columns[indices]
+        else:
+            row, col = np.divmod(indices, self.presence.shape[1])
+            first = self.column_steps * col
+            columns = self.columns[row[:, None], first[:, None] + np.arange(self.span)]  # (K, T, C)
+        return columns_to_slots(columns.astype(np.float32, copy=False), self.positions)
 
 
 class Runner(Protocol):

@@ -88,3 +88,16 @@ def test_columns_to_slots_pads_and_truncates():
     assert decode(columns_to_slots(columns, 2), SMALL).text == "AB"
     padded = columns_to_slots(columns[:1], 3)
     np.testing.assert_allclose(padded[1:], [[0, 0, 0, 1.0], [0, 0, 0, 1.0]])
+
+
+def test_columns_to_slots_of_many_windows_is_each_window_alone():
+    # a tie inside a run: the first of the equally likely columns stands for the character
+    tie = np.array([[0.6, 0.2, 0.1, 0.1], [0.6, 0.1, 0.2, 0.1], [0.0, 0.0, 0.0, 1.0], [0.1, 0.7, 0.1, 0.1]])
+    np.testing.assert_allclose(columns_to_slots(tie, 2), [tie[0], tie[3]])
+    rng = np.random.default_rng(3)
+    windows = rng.integers(0, 3, (6, 9, 4)).astype(np.float32)  # coarse values: many repeats, ties and blanks
+    together = columns_to_slots(windows, 3)
+    assert together.shape == (6, 3, 4)
+    for one, slots in zip(windows, together):
+        np.testing.assert_array_equal(columns_to_slots(one, 3), slots)
+    assert columns_to_slots(windows[:0], 3).shape == (0, 3, 4)
