@@ -19,6 +19,9 @@ _ASPECT = {"uk_front": 4.7, "uk_rear": 4.7, "eu": 4.7, "br_old": 3.08, "br_red":
 # Width stretch of the main characters: Brazilian and Mercosur plates use tall, condensed typefaces.
 _STRETCH = {"br_old": (0.5, 0.9), "br_red": (0.5, 0.9), "mercosur": (0.55, 0.95)}
 _DEFAULT_STRETCH = (0.6, 1.2)
+# Gap between characters, as a share of their height: old Brazilian plates space their narrow characters widely.
+_SPACING = {"br_old": (0.05, 0.22), "br_red": (0.05, 0.22)}
+_DEFAULT_SPACING = (0.03, 0.12)
 _PLATE_TYPEFACE = {"eu": 0.5, "br_old": 0.6, "br_red": 0.6, "mercosur": 0.6, "us": 0.3}
 """Share of plates of a style drawn in the project's own plate typeface (:mod:`recognizer.stroke_font`), where given."""
 _BAR_ONE = {"br_old": 0.85, "br_red": 0.85}
@@ -254,7 +257,7 @@ def render_plate(rng: np.random.Generator, plate_format: PlateFormat, glyph_sets
 
     # Main characters, vertically centred in the free area.
     char_h = int(min(_TEXT_HEIGHT[style] * h * rng.uniform(0.9, 1.05), bottom - top - 4))
-    mask = _text_strip(glyphs, text, char_h, rng.uniform(0.03, 0.12), rng.uniform(*_STRETCH.get(style, _DEFAULT_STRETCH)),
+    mask = _text_strip(glyphs, text, char_h, rng.uniform(*_SPACING.get(style, _DEFAULT_SPACING)), rng.uniform(*_STRETCH.get(style, _DEFAULT_STRETCH)),
                        int(right - left), round_dash=bool(rng.random() < 0.5),
                        bar_one=bool(rng.random() < _BAR_ONE.get(style, 0.0)),
                        emblem=emblem_mask(rng, char_h) if "*" in text else None)
