@@ -36,6 +36,7 @@ class BenchResult:
         plates: Plate events the tracker produced.
         texts: Their plate texts, in the order they ended.
         dropped: Frames dropped, replaying the clip as a live camera (0 when every frame is processed).
+        clip_fps: The clip's own frame rate.
     """
 
     clip: str
@@ -46,6 +47,7 @@ class BenchResult:
     plates: int
     texts: tuple[str, ...] = ()
     dropped: int = 0
+    clip_fps: float = 0.0
 
 
 def bench_clips(folder: Path, config: AppConfig) -> list[Path]:
@@ -109,7 +111,7 @@ def run_clip(path: Path, config: AppConfig, network: PlateNetwork, max_frames: i
     texts += [t.reading.text for t in tracker.flush()]
     return BenchResult(path.name, size, frames, frames / elapsed if elapsed > 0 else 0.0,
                        {k: float(np.median(v)) * 1000 if v else 0.0 for k, v in stages.items()}, len(texts), tuple(texts),
-                       capture.stats.dropped)
+                       capture.stats.dropped, capture.info.fps)
 
 
 def dense_vs_batched(gray: np.ndarray, config: AppConfig, network: PlateNetwork) -> tuple[float, float]:
