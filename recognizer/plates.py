@@ -28,10 +28,6 @@ _BAR_ONE = {"br_old": 0.85, "br_red": 0.85}
 """Share of plates of a style whose ``1`` and ``I`` are one plain bar, as in the old Brazilian typeface."""
 _EMBLEM = {"us": 0.5}
 """Share of plates of a style with a small emblem between two characters (a US state's outline, a heart, a dot)."""
-_SIDE_MARK = {"us": 0.35}
-"""Share of plates of a style with a mark as tall as the text at its start or end that is not a character: a
-pictogram (the wheelchair of disabled drivers' plates, a badge) or two small characters one above the other (a
-month sticker, the "DP" beside a wheelchair)."""
 _INVERTED = 0.25
 """Share of plates drawn light on dark (embossed metal plates, plates under infrared light)."""
 _TEXT_HEIGHT = {"uk_front": 0.70, "uk_rear": 0.70, "eu": 0.72, "br_old": 0.55, "br_red": 0.55, "mercosur": 0.55, "us": 0.50}
@@ -85,24 +81,21 @@ def stem_width(glyphs: GlyphSet) -> float:
     return float(np.median(middle.sum(axis=1)))
 
 
-def emblem_mask(rng: np.random.Generator, height: int, share: tuple[float, float] = (0.3, 0.7),
-                kinds: tuple[int, ...] = (0, 1, 2, 3, 4)) -> np.ndarray:
+def emblem_mask(rng: np.random.Generator, height: int) -> np.ndarray:
     """A small filled shape standing between two characters of a plate: a disc, a diamond, a short bar, a square or
     a rough outline (a state's shape).
 
     Args:
         rng: Random generator.
         height: Height of the text line.
-        share: Range of the shape's height as a share of the line's.
-        kinds: Shapes to choose from: 0 disc, 1 diamond, 2 bar, 3 square, 4 rough outline.
 
     Returns:
         ``(height, w)`` uint8 mask, 255 where there is ink, the shape vertically centred.
     """
-    size = max(4, round(height * rng.uniform(*share)))
+    size = max(4, round(height * rng.uniform(0.3, 0.7)))
     w = max(4, round(size * rng.uniform(0.6, 1.3)))
     shape = np.zeros((size, w), np.uint8)
-    kind = kinds[int(rng.integers(len(kinds)))]
+    kind = int(rng.integers(5))
     if kind == 0:
         cv2.ellipse(shape, (w // 2, size // 2), (w // 2, size // 2), 0, 0, 360, 255, -1)
     elif kind == 1:
@@ -122,64 +115,14 @@ def emblem_mask(rng: np.random.Generator, height: int, share: tuple[float, float
     return mask
 
 
-def pictogram_mask(rng: np.random.Generator, height: int) -> np.ndarray:
-    """A symbol as tall as the text beside it that is no character: the wheelchair of disabled drivers' plates, or
-    a large emblem (:func:`emblem_mask`: a disc, a diamond or a rough outline, not a bar or block like ``I``).
-
-    Args:
-        rng: Random generator.
-        height: Height of the text line.
-
-    Returns:
-        ``(height, w)`` uint8 mask, 255 where there is ink.
-    """
-    if rng.random() < 0.5:
-        return emblem_mask(rng, height, (0.75, 1.0), kinds=(0, 1, 4))
-    w = max(4, round(height * rng.uniform(0.6, 1.0)))
-    mask = np.zeros((height, w), np.uint8)
-    t = max(1, round(height * rng.uniform(0.06, 0.12)))
-    x, y = lambda share: int(share * (w - 1)), lambda share: int(share * (height - 1))
-    cv2.circle(mask, (x(0.4), y(0.1)), max(1, round(0.09 * height)), 255, -1)  # head
-    cv2.line(mask, (x(0.4), y(0.25)), (x(0.4), y(0.6)), 255, t)  # back
-    cv2.line(mask, (x(0.4), y(0.6)), (x(0.8), y(0.6)), 255, t)  # seat
-    cv2.line(mask, (x(0.8), y(0.6)), (x(0.95), y(0.95)), 255, t)  # leg
-    cv2.ellipse(mask, (x(0.4), y(0.72)), (x(0.3), y(0.25)), 0, 0, 360, 255, t)  # wheel
-    return mask
-
-
-def stacked_pair_mask(rng: np.random.Generator, glyphs: GlyphSet, height: int, stretch: float) -> np.ndarray:
-    """Two small characters one above the other, together as tall as the text beside them (a month sticker, the
-    "DP" of a disabled driver's plate), which is not read as part of the plate.
-
-    Args:
-        rng: Random generator.
-        glyphs: Font.
-        height: Height of the text line.
-        stretch: Width stretch of the characters.
-
-    Returns:
-        ``(height, w)`` uint8 mask, 255 where there is ink.
-    """
-    small = max(3, round(height * rng.uniform(0.38, 0.46)))
-    pool = string.digits if rng.random() < 0.5 else string.ascii_uppercase
-    lines = [_text_strip(glyphs, str(rng.choice(list(pool))), small, 0.1, stretch, 4 * height) for _ in range(2)]
-    w = max(line.shape[1] for line in lines)
-    mask = np.zeros((height, w), np.uint8)
-    for line, top in zip(lines, (0, height - small)):
-        left = (w - line.shape[1]) // 2
-        mask[top : top + small, left : left + line.shape[1]] = np.maximum(mask[top : top + small, left : left + line.shape[1]], line)
-    return mask
-
-
 def _text_strip(glyphs: GlyphSet, text: str, height: int, spacing: float, stretch: float,
                 max_width: int, round_dash: bool = False, bar_one: bool = False,
-                inserts: dict[str, np.ndarray] | None = None) -> np.ndarray:
+                emblem: np.ndarray | None = None) -> np.ndarray:
     """Ink mask of a line of text, ``(height, w)`` with ``w <= max_width``.
 
     With ``bar_one``, ``1`` and ``I`` are both a plain bar of the font's stem width (not condensed by ``stretch``),
-    centred in a cell as wide as the font's ``0``, as on old Brazilian plates. A character of the text that is a key
-    of ``inserts`` is drawn as its ``(height, w)`` mask (an emblem, a pictogram); other characters the font lacks
-    are left out.
+    centred in a cell as wide as the font's ``0``, as on old Brazilian plates. A ``*`` in the text is drawn as
+    ``emblem`` (``(height, w)``, from :func:`emblem_mask`), or left out without one.
     """
     pieces = []
     gap = max(1, round(spacing * height))
@@ -194,8 +137,9 @@ def _text_strip(glyphs: GlyphSet, text: str, height: int, spacing: float, stretc
         if char == " ":
             pieces.append(np.zeros((height, max(2, round(0.35 * height))), np.uint8))
             continue
-        if inserts and char in inserts:
-            pieces += [inserts[char], np.zeros((height, gap), np.uint8)]
+        if char == "*":
+            if emblem is not None:
+                pieces += [emblem, np.zeros((height, gap), np.uint8)]
             continue
         mask = glyphs.masks.get(char)
         if mask is None:
@@ -268,9 +212,6 @@ def render_plate(rng: np.random.Generator, plate_format: PlateFormat, glyph_sets
     if style in _EMBLEM and rng.random() < _EMBLEM[style]:
         k = int(rng.integers(2, len(text) - 1))
         text = text[:k] + "*" + text[k:]
-    if rng.random() < _SIDE_MARK.get(style, 0.0):
-        mark = "#" if rng.random() < 0.5 else "^"  # a pictogram, two stacked small characters
-        text = mark + text if rng.random() < 0.6 else text + mark
     glyphs = uk_glyphs if style.startswith("uk") and uk_glyphs is not None else glyph_sets[rng.integers(len(glyph_sets))]
     if plate_glyphs and rng.random() < _PLATE_TYPEFACE.get(style, 0.0):
         glyphs = plate_glyphs[rng.integers(len(plate_glyphs))]
@@ -316,13 +257,10 @@ def render_plate(rng: np.random.Generator, plate_format: PlateFormat, glyph_sets
 
     # Main characters, vertically centred in the free area.
     char_h = int(min(_TEXT_HEIGHT[style] * h * rng.uniform(0.9, 1.05), bottom - top - 4))
-    stretch = rng.uniform(*_STRETCH.get(style, _DEFAULT_STRETCH))
-    inserts = {"*": lambda: emblem_mask(rng, char_h), "#": lambda: pictogram_mask(rng, char_h),
-               "^": lambda: stacked_pair_mask(rng, glyphs, char_h, stretch)}
-    mask = _text_strip(glyphs, text, char_h, rng.uniform(*_SPACING.get(style, _DEFAULT_SPACING)), stretch,
+    mask = _text_strip(glyphs, text, char_h, rng.uniform(*_SPACING.get(style, _DEFAULT_SPACING)), rng.uniform(*_STRETCH.get(style, _DEFAULT_STRETCH)),
                        int(right - left), round_dash=bool(rng.random() < 0.5),
                        bar_one=bool(rng.random() < _BAR_ONE.get(style, 0.0)),
-                       inserts={token: make() for token, make in inserts.items() if token in text})
+                       emblem=emblem_mask(rng, char_h) if "*" in text else None)
     if rng.random() < 0.3:
         size = int(rng.integers(2, 5))
         kernel = np.ones((size, size), np.uint8)

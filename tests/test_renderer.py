@@ -123,20 +123,3 @@ def test_us_emblems_stand_between_characters_and_stay_out_of_the_label():
     us = next(f for f in SPEC.formats if f.style == "us")
     texts = [render_plate(rng, us, generator.glyph_sets).text for _ in range(30)]
     assert all(t.isalnum() and 5 <= len(t) <= 7 for t in texts)
-
-
-def test_us_side_marks_are_as_tall_as_the_text_and_stay_out_of_the_label():
-    from recognizer.plates import pictogram_mask, render_plate, stacked_pair_mask
-
-    rng = np.random.default_rng(1)
-    generator = WindowGenerator(ModelSpec(), SPEC)
-    for _ in range(10):
-        pictogram = pictogram_mask(rng, 40)
-        pair = stacked_pair_mask(rng, generator.glyph_sets[0], 40, 1.0)
-        for mask in (pictogram, pair):
-            rows = np.flatnonzero(mask.max(axis=1))
-            assert mask.shape[0] == 40 and rows[-1] - rows[0] >= 25  # nearly the text's height
-        assert pair[18:22].max() == 0  # two lines with a gap between them
-    us = next(f for f in SPEC.formats if f.style == "us")
-    texts = [render_plate(rng, us, generator.glyph_sets).text for _ in range(40)]
-    assert all(t.isalnum() and 5 <= len(t) <= 7 for t in texts)
