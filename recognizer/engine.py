@@ -39,13 +39,14 @@ class Scores:
     span: int
     column_steps: int
 
-    def window_columns(self, index: int) -> np.ndarray:
-        """``(T, C)`` column probabilities of window ``index`` (a flat index into ``S``)."""
+    def window_columns(self, indices: np.ndarray) -> np.ndarray:
+        """``(K, T, C)`` column probabilities of the windows at flat indices ``(K,)`` into ``S``."""
+        indices = np.asarray(indices, int).reshape(-1)
         if self.presence.ndim == 1:
-            return self.columns[index]
-        row, col = divmod(int(index), self.presence.shape[1])
-        start = self.column_steps * col
-        return self.columns[row, start : start + self.span]
+            return self.columns[indices]
+        row, col = np.divmod(indices, self.presence.shape[1])
+        first = self.column_steps * col
+        return self.columns[row[:, None], first[:, None] + np.arange(self.span)]
 
     def chars_at(self, indices: np.ndarray) -> np.ndarray:
         """Per-position character probabilities of some windows.
@@ -56,14 +57,7 @@ class Scores:
         Returns:
             ``(K, P, C)`` probabilities (:func:`recognizer.decode.columns_to_slots` of each window's columns).
         """
-        indices = np.asarray(indices, int).reshape(-1)
-        if self.presence.ndim == 1:
-            columns = self.columns[indices]
-        else:
-            row, col = np.divmod(indices, self.presence.shape[1])
-            first = self.column_steps * col
-            columns = self.columns[row[:, None], first[:, None] + np.arange(self.span)]  # (K, T, C)
-        return columns_to_slots(columns.astype(np.float32, copy=False), self.positions)
+        return columns_to_slots(self.window_columns(indices).astype(np.float32, copy=False), self.positions)
 
 
 class Runner(Protocol):

@@ -257,8 +257,9 @@ def render_plate(rng: np.random.Generator, plate_format: PlateFormat, glyph_sets
 
     # Main characters, vertically centred in the free area.
     char_h = int(min(_TEXT_HEIGHT[style] * h * rng.uniform(0.9, 1.05), bottom - top - 4))
-    mask = _text_strip(glyphs, text, char_h, rng.uniform(*_SPACING.get(style, _DEFAULT_SPACING)), rng.uniform(*_STRETCH.get(style, _DEFAULT_STRETCH)),
-                       int(right - left), round_dash=bool(rng.random() < 0.5),
+    spacing = rng.uniform(*_SPACING.get(style, _DEFAULT_SPACING))
+    mask = _text_strip(glyphs, text, char_h, spacing, rng.uniform(*_STRETCH.get(style, _DEFAULT_STRETCH)), int(right - left),
+                       round_dash=bool(rng.random() < 0.5),
                        bar_one=bool(rng.random() < _BAR_ONE.get(style, 0.0)),
                        emblem=emblem_mask(rng, char_h) if "*" in text else None)
     if rng.random() < 0.3:
