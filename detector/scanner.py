@@ -289,15 +289,20 @@ class Scanner:
         gate_stride: ``(rows, columns)`` pixels between the gate's windows.
         workers: Pyramid levels built and scored at once, each on a thread of its own (the networks' calls release
             the interpreter); 1: one after another on the caller's thread.
+        read_batch: Scores the windows centred on each candidate that make its final reading
+            (``spec.reread_widths``): where a camera's plate formats constrain its readings, the network fitted to
+            them. None: ``predict_batch``.
     """
 
     def __init__(self, spec: ScanSpec, window_shape: tuple[int, int], stride: tuple[int, int], predict_batch: PredictBatch,
                  score_image: ScoreImage | None = None, gate: GateImage | None = None,
-                 gate_stride: tuple[int, int] = (16, 16), workers: int = 1) -> None:
+                 gate_stride: tuple[int, int] = (16, 16), workers: int = 1,
+                 read_batch: PredictBatch | None = None) -> None:
         self.spec = spec
         self.window_shape = window_shape
         self.stride = stride
         self.predict_batch = predict_batch
+        self.read_batch = predict_batch if read_batch is None else read_batch
         self.score_image = score_image
         self.gate = gate
         self.gate_stride = gate_stride
@@ -468,7 +473,7 @@ class Scanner:
         size = min(self.spec.batch_size, -(-len(windows) // self.workers))  # a batch for each worker where they fit
 
         def score(start: int) -> tuple[np.ndarray, np.ndarray]:
-            scores = self.predict_batch(windows[start : start + size])
+            scores = self.read_batch(windows[start : start + size])
             return scores.presence, scores.chars_at(np.arange(len(scores.presence)))
 
         parts = self._map(score, range(0, len(windows), size))

@@ -62,12 +62,18 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logits))
 
 
-_SYMBOLS = {"L": "[A-Z]", "N": "[0-9]", "A": "[A-Z0-9]"}
+SYMBOLS = {"L": "[A-Z]", "N": "[0-9]", "A": "[A-Z0-9]"}
 """What each character symbol of a format pattern allows; other pattern characters are drawn gaps."""
 
 
+CHANCE = 1e-4
+"""The least probability of a character at a position for a format to read one there where the network's likeliest
+text has none (:class:`recognizer.fitting.FormatFit` leaves such positions; positions past a reading's end have
+none at all)."""
+
+
 def _format_regex(pattern: str) -> re.Pattern[str]:
-    return re.compile("".join(_SYMBOLS.get(c, "") for c in pattern) + "$")
+    return re.compile("".join(SYMBOLS.get(c, "") for c in pattern) + "$")
 
 
 def matching_format(text: str, formats: list[PlateFormat]) -> str | None:
@@ -92,7 +98,9 @@ def constrained_path(probs: np.ndarray, path: tuple[int, ...], model: ModelSpec,
 
     Each format's patterns share its ``weight`` as a prior: the sequence chosen has the largest probability times
     its pattern's prior, so where a glyph is ambiguous (``1`` and ``I`` are one bar on old Brazilian plates) the
-    commoner format decides.
+    commoner format decides. Where no pattern has as many characters as ``path``, the positions are those where a
+    character has more than :data:`CHANCE` (a reading :meth:`recognizer.fitting.FormatFit.refit` fitted to a
+    format's length has a character at each of its positions, though "no character" may be likelier at some).
 
     Args:
         probs: ``(P, C)`` probabilities per position.
@@ -101,21 +109,24 @@ def constrained_path(probs: np.ndarray, path: tuple[int, ...], model: ModelSpec,
         formats: Formats to fit, with their weights.
 
     Returns:
-        The path and the format's name, or None if no pattern has as many characters as ``path``.
+        The path and the format's name, or None if no pattern has as many characters as those positions.
     """
     blank = len(model.alphabet)
     places = [i for i, c in enumerate(path) if c != blank]
+    lengths = {sum(c in SYMBOLS for c in pattern) for f in formats for pattern in f.patterns}
+    if len(places) not in lengths:
+        places = [i for i in range(len(path)) if probs[i, :blank].max() > CHANCE]
     total = sum(f.weight for f in formats)
     best: tuple[float, tuple[int, ...], str] | None = None
     for plate_format in formats:
         prior = np.log(plate_format.weight / total / len(plate_format.patterns))
         for pattern in plate_format.patterns:
-            symbols = [c for c in pattern if c in _SYMBOLS]
+            symbols = [c for c in pattern if c in SYMBOLS]
             if len(symbols) != len(places):
                 continue
             chosen = list(path)
             for place, symbol in zip(places, symbols):
-                allowed = [k for k, ch in enumerate(model.alphabet) if re.fullmatch(_SYMBOLS[symbol], ch)]
+                allowed = [k for k, ch in enumerate(model.alphabet) if re.fullmatch(SYMBOLS[symbol], ch)]
                 if not allowed:
                     break
                 chosen[place] = allowed[int(np.argmax(probs[place, allowed]))]

@@ -10,6 +10,7 @@ from typing import Protocol
 import numpy as np
 
 from recognizer.decode import columns_to_slots, sigmoid, softmax
+from recognizer.fitting import FormatFit
 from recognizer.outputs import BOX_CHANNELS, PRESENCE, WINDOW_CHANNELS, column_steps, columns_per_window
 from recognizer.spec import ModelSpec
 
@@ -30,6 +31,8 @@ class Scores:
         positions: Positions ``P`` a window's reading is laid out on.
         span: ``T``, the columns one window reads.
         column_steps: ``s``, columns between neighbouring windows (:func:`recognizer.outputs.column_steps`).
+        fit: The camera's plate formats, when they constrain its readings: a window whose plain reading has a
+            number of characters none of them has is re-read as the likeliest alignment that fits one.
     """
 
     presence: np.ndarray
@@ -38,6 +41,7 @@ class Scores:
     positions: int
     span: int
     column_steps: int
+    fit: FormatFit | None = None
 
     def window_columns(self, indices: np.ndarray) -> np.ndarray:
         """``(K, T, C)`` column probabilities of the windows at flat indices ``(K,)`` into ``S``."""
@@ -55,9 +59,12 @@ class Scores:
             indices: ``(K,)`` flat indices into ``S``.
 
         Returns:
-            ``(K, P, C)`` probabilities (:func:`recognizer.decode.columns_to_slots` of each window's columns).
+            ``(K, P, C)`` probabilities (:func:`recognizer.decode.columns_to_slots` of each window's columns, and
+            :meth:`recognizer.fitting.FormatFit.refit` where the formats constrain).
         """
-        return columns_to_slots(self.window_columns(indices).astype(np.float32, copy=False), self.positions)
+        columns = self.window_columns(indices).astype(np.float32, copy=False)
+        slots = columns_to_slots(columns, self.positions)
+        return slots if self.fit is None else self.fit.refit(columns, slots)
 
 
 class Runner(Protocol):
@@ -73,15 +80,17 @@ class PlateNetwork:
     Args:
         runner: Callable producing raw scores.
         model: Window spec.
+        fit: Plate formats that constrain the readings (:attr:`Scores.fit`); None: plain readings.
     """
 
-    def __init__(self, runner: Runner, model: ModelSpec) -> None:
+    def __init__(self, runner: Runner, model: ModelSpec, fit: FormatFit | None = None) -> None:
         self.runner = runner
         self.model = model
+        self.fit = fit
 
     def _scores(self, window: np.ndarray, columns: np.ndarray) -> Scores:
         return Scores(sigmoid(window[..., PRESENCE]), window[..., BOX_CHANNELS], softmax(columns), self.model.positions,
-                      columns_per_window(self.model), column_steps(self.model))
+                      columns_per_window(self.model), column_steps(self.model), self.fit)
 
     def predict_windows(self, windows: np.ndarray) -> Scores:
         """Scores a batch of windows.

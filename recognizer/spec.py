@@ -161,10 +161,12 @@ class ReadSpec(StrictModel):
     Attributes:
         formats: Names of the ``renderer.formats`` this camera's plates follow; None: all of them. Every read is
             flagged with the first of them its text fits (``plate_format``).
-        constrain: When the network's likeliest text fits none of them, read the likeliest text of the same
-            length that fits one (a letter where the format wants a letter, a digit where it wants a digit).
-            Such reads are flagged ``constrained``, their confidence is that text's own probability, and the
-            unconstrained text stays among the candidates.
+        constrain: When the network's likeliest text fits none of them, read the likeliest text that fits one (a
+            letter where the format wants a letter, a digit where it wants a digit): of the same length, or, when
+            no format has that length, the likeliest alignment of the network's columns to a format
+            (:mod:`recognizer.fitting`: a faint character the plain reading dropped). Such reads are flagged
+            ``constrained``, their confidence is that text's own probability, and the unconstrained text stays
+            among the candidates.
         min_length: Readings of fewer characters are not plates (a lone letter of a sign or a badge, a strip of
             a grille) and are dropped: no read, no event.
     """

@@ -17,6 +17,7 @@ from detector.schedule import FocusedScanner
 from detector.scanner import Candidate, Scanner
 from recognizer.decode import decode
 from recognizer.engine import PlateNetwork, int8_path, load_keras_network, load_onnx_network
+from recognizer.fitting import FormatFit
 from recognizer.gate import GATE_STRIDE, load_onnx_gate
 from recognizer.outputs import STRIDE
 from stream.capture import Capture
@@ -65,17 +66,23 @@ class RunOptions:
 
 
 def load_network(config: AppConfig) -> PlateNetwork:
-    """The configured inference engine with the configured weights.
+    """The configured inference engine with the configured weights, its readings fitted to the camera's plate
+    formats where they constrain (``read.constrain``).
 
     Raises:
         FileNotFoundError: If the model file is missing.
     """
     spec = config.recognizer
     if spec.engine == "onnx":
-        return load_onnx_network(resolve(spec.onnx), config.model, spec.threads)
-    if spec.engine == "onnx_int8":
-        return load_onnx_network(int8_path(resolve(spec.onnx)), config.model, spec.threads)
-    return load_keras_network(resolve(spec.weights), config.model)
+        network = load_onnx_network(resolve(spec.onnx), config.model, spec.threads)
+    elif spec.engine == "onnx_int8":
+        network = load_onnx_network(int8_path(resolve(spec.onnx)), config.model, spec.threads)
+    else:
+        network = load_keras_network(resolve(spec.weights), config.model)
+    check = config.format_check
+    if not (check.constrain and check.formats):
+        return network
+    return PlateNetwork(network.runner, config.model, FormatFit.build(config.model, check.formats))
 
 
 def build_scanner(config: AppConfig, network: PlateNetwork) -> Scanner:
@@ -86,8 +93,9 @@ def build_scanner(config: AppConfig, network: PlateNetwork) -> Scanner:
         FileNotFoundError: If the configured gate file is missing.
     """
     gate = None if config.gate.onnx is None else load_onnx_gate(resolve(config.gate.onnx), config.recognizer.threads)
-    return Scanner(config.scan, config.model.window_shape, STRIDE, network.predict_windows, network.score_map,
-                   gate, GATE_STRIDE, config.scan.workers)
+    finding = PlateNetwork(network.runner, network.model)  # plain readings: they only group and pick the plates
+    return Scanner(config.scan, config.model.window_shape, STRIDE, finding.predict_windows, finding.score_map,
+                   gate, GATE_STRIDE, config.scan.workers, network.predict_windows)
 
 
 def to_reads(candidates: list[Candidate], config: AppConfig, frame: int, time_s: float) -> list[PlateRead]:

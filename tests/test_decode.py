@@ -48,7 +48,7 @@ def test_format_constraint_reads_a_letter_where_the_format_wants_one():
     assert reading.candidates[0][0] == "00"  # the network's own reading is kept as a candidate
 
 
-def test_format_constraint_never_changes_the_length_or_a_fitting_read():
+def test_format_constraint_keeps_the_length_of_a_plain_reading_and_a_fitting_read():
     fitting = np.array([[0.9, 0.05, 0.0, 0.05], [0.05, 0.05, 0.85, 0.05], [0.0, 0.0, 0.0, 1.0]])
     assert not decode(fitting, SMALL, FormatCheck(LETTER_DIGIT, constrain=True)).constrained
     three = np.array([[0.05, 0.05, 0.85, 0.05]] * 3)  # "000": no pattern has three characters

@@ -195,6 +195,25 @@ def test_reread_reads_each_candidate_from_windows_centred_on_it():
     assert reread.chars.argmax(axis=-1).tolist() == [0, 1] and reread.box == scanned.box
 
 
+def test_reread_reads_through_read_batch():
+    """The candidates' final readings come from ``read_batch`` (where a camera's formats fit them); the scan that
+    finds them does not use it."""
+    frame = np.zeros((240, 320), np.uint8)
+    frame[100:130, 109:199] = 255
+
+    def reversed_reading(windows: np.ndarray) -> FakeScores:
+        scores = bright_rectangle_network(windows)
+        return FakeScores(scores.presence, scores.boxes, scores.chars[:, ::-1])
+
+    [found] = Scanner(SPEC, (64, 128), (16, 16), bright_rectangle_network).scan(frame)
+    [read] = Scanner(SPEC, (64, 128), (16, 16), bright_rectangle_network, read_batch=reversed_reading).scan(frame)
+    assert found.chars.argmax(axis=-1).tolist() == [0, 1]
+    assert read.chars.argmax(axis=-1).tolist() == [1, 0] and read.box == found.box
+    no_reread = SPEC.model_copy(update={"reread_widths": ()})
+    [scanned] = Scanner(no_reread, (64, 128), (16, 16), bright_rectangle_network, read_batch=reversed_reading).scan(frame)
+    assert scanned.chars.argmax(axis=-1).tolist() == [0, 1]
+
+
 def test_empty_frame_has_no_candidates():
     assert Scanner(SPEC, (64, 128), (16, 16), bright_rectangle_network).scan(np.zeros((240, 320), np.uint8)) == []
 

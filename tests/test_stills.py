@@ -92,6 +92,31 @@ def test_eval_agrees_with_read(demo_stills):
     assert "3 plates  exact" in crops.stdout and "found n/a (crops)" in crops.stdout
 
 
+def test_a_constrained_camera_reads_every_crop_in_its_format(demo_stills, tmp_path):
+    """With ``read.constrain``, the network reads through the format fit, and every demo crop (UK plates) reads as a
+    UK plate; ``anpr eval`` scores the same camera."""
+    import numpy as np
+
+    from recognizer.decode import matching_format
+    from recognizer.realdata import load_manifest, read_crops
+    from stream.config import load_config
+    from stream.pipeline import load_network
+
+    path = tmp_path / "uk.yaml"
+    path.write_text("read:\n  formats: [uk_front, uk_rear]\n  constrain: true\n")
+    config = load_config(path)
+    network = load_network(config)
+    assert network.fit is not None and network.fit.lengths.tolist() == [7]
+    rows = load_manifest(demo_stills / "crops" / "manifest.csv")
+    grays = [cv2.imread(str(r.path), cv2.IMREAD_GRAYSCALE) for r in rows]
+    texts = read_crops(network, grays, config.model, config.format_check)
+    assert all(matching_format(t, list(config.format_check.formats)) for t in texts), texts
+    assert load_network(load_config(None)).fit is None  # the default camera does not constrain
+    result = anpr("eval", str(demo_stills / "crops" / "manifest.csv"), "--config", str(path))
+    exact = np.mean([t == r.text for t, r in zip(texts, rows)])
+    assert result.returncode == 0 and f"exact {exact:.1%}" in result.stdout, result.stdout + result.stderr
+
+
 def test_read_missing_path_fails_clearly(tmp_path):
     result = anpr("read", str(tmp_path / "none.jpg"))
     assert result.returncode == 2 and "anpr: error: not found" in result.stderr
