@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from detector.geometry import group_overlapping, inside_larger, local_maxima
-from detector.pyramid import Level, build_level, pyramid_scales
+from detector.pyramid import Level, build_level, halving_sources, pyramid_scales
 from detector.regions import (band_blocks, block_pixels, gate_blocks, gate_crop, intersect_blocks, level_blocks,
                               merge_blocks)
 from detector.spec import ScanSpec
@@ -307,6 +307,7 @@ class Scanner:
         self.gate = gate
         self.gate_stride = gate_stride
         self.scales = pyramid_scales(spec, window_shape[1])
+        self._sources = halving_sources(self.scales)
         self.timings = StageTimes(0.0, 0.0, 0.0)
         self.workers = workers
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="scan-level") if workers > 1 else None
@@ -494,15 +495,45 @@ class Scanner:
             reread.append(replace(candidate, chars=mean / mean.sum(axis=-1, keepdims=True)))
         return reread
 
-    def _scan_level(self, gray: np.ndarray, scale: float, regions: np.ndarray | None) -> LevelScan:
-        """Builds one pyramid level and scores it (:meth:`level_hits`), timing both."""
-        started = time.monotonic()
-        level = build_level(gray, scale, self.window_shape)
-        built = time.monotonic()
-        if level is None:
-            return LevelScan(None, built - started, 0.0, 0.0)
-        hits, gate_seconds = self.level_hits(level, regions)
-        return LevelScan(hits, built - started, gate_seconds, time.monotonic() - built - gate_seconds)
+    def _scan_chain(self, gray: np.ndarray, chain: list[int], per_level: list[np.ndarray | None]) -> list[LevelScan]:
+        """Builds the levels of one chain, each halved from the one before (:func:`halving_sources`), and scores
+        those that have regions to score (:meth:`level_hits`), timing both.
+
+        Returns:
+            One scan per level of the chain, in its order (without hits for a level built only to make the next).
+        """
+        scans: list[LevelScan] = []
+        above = None
+        for index in chain:
+            started = time.monotonic()
+            level = build_level(gray, self.scales[index], self.window_shape, above)
+            built = time.monotonic()
+            regions = per_level[index]
+            if level is None or (regions is not None and not len(regions)):
+                scans.append(LevelScan(None, built - started, 0.0, 0.0))
+                if level is None:
+                    break  # the levels halved from it are smaller still
+            else:
+                hits, gate_seconds = self.level_hits(level, regions)
+                scans.append(LevelScan(hits, built - started, gate_seconds, time.monotonic() - built - gate_seconds))
+            above = level.image
+        return scans
+
+    def _chains(self, wanted: list[bool]) -> list[list[int]]:
+        """The levels to build, as chains of level indices each halved from the one before: every wanted level and
+        the levels it is halved from, whether wanted or not, so that a level is always made the same way."""
+        needed = list(wanted)
+        for index in reversed(range(len(needed))):
+            if needed[index] and self._sources[index] is not None:
+                needed[self._sources[index]] = True
+        halved_from = {source: index for index, source in enumerate(self._sources) if source is not None}
+        chains = []
+        for first in (i for i, source in enumerate(self._sources) if source is None and needed[i]):
+            chain = [first]
+            while chain[-1] in halved_from and needed[halved_from[chain[-1]]]:
+                chain.append(halved_from[chain[-1]])
+            chains.append(chain)
+        return chains
 
     def scan(self, gray: np.ndarray, regions: np.ndarray | Sequence[np.ndarray | None] | None = None) -> list[Candidate]:
         """Finds the plates in a frame, or in parts of it.
@@ -512,7 +543,8 @@ class Scanner:
             regions: ``(K, 4)`` rectangles ``[x, y, w, h]`` in frame pixels: score only the windows, on each level,
                 that touch one of them. A plate inside a rectangle gets the candidate a whole-frame scan gives
                 it. ``K = 0``: nothing is scanned. None: the whole frame. Or one such entry per level of
-                :attr:`scales` (None: that level whole; ``K = 0``: that level is not even built).
+                :attr:`scales` (None: that level whole; ``K = 0``: that level is not scanned, and built only where a
+                level scanned is halved from it).
 
         Returns:
             Candidates, most confident first.
@@ -520,11 +552,14 @@ class Scanner:
         per_level = list(regions) if isinstance(regions, (list, tuple)) else [regions] * len(self.scales)
         if len(per_level) != len(self.scales):
             raise ValueError(f"{len(per_level)} regions for {len(self.scales)} pyramid levels")
-        wanted = [(scale, r) for scale, r in zip(self.scales, per_level) if r is None or len(r)]
-        if not wanted:
+        chains = self._chains([r is None or len(r) > 0 for r in per_level])
+        if not chains:
             self.timings = StageTimes(0.0, 0.0, 0.0)
             return []
-        scans = self._map(lambda job: self._scan_level(gray, *job), wanted)
+        by_level = {index: scan for chain, scans in zip(chains, self._map(lambda c: self._scan_chain(gray, c, per_level),
+                                                                          chains))
+                    for index, scan in zip(chain, scans)}
+        scans = [by_level[index] for index in sorted(by_level)]  # hits in level order, however the chains ran
         network_done = time.monotonic()
         hits = [level.hits for level in scans if level.hits is not None]
         candidates = merge_hits(Hits.concatenate(hits), self.spec) if hits else []

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detector.pyramid import build_pyramid, pyramid_scales
+from detector.pyramid import build_level, build_pyramid, halving_sources, pyramid_scales
 from detector.regions import gate_blocks, gate_crop, intersect_blocks
 from detector.scanner import Hits, Scanner, centred_windows, gate_in_bands, merge_hits, plate_boxes, window_grid
 from detector.spec import ScanSpec
@@ -56,6 +56,27 @@ def test_pyramid_scales_cover_plate_widths():
 def test_build_pyramid_skips_levels_smaller_than_a_window():
     levels = build_pyramid(np.zeros((100, 200), np.uint8), [2.0, 1.0, 0.5], (64, 128))
     assert [l.image.shape for l in levels] == [(200, 400), (100, 200)]
+
+
+def test_small_levels_are_halved_from_the_level_an_octave_up():
+    scales = pyramid_scales(ScanSpec(min_plate_width=40, max_plate_width=300, scales_per_octave=2), 128)
+    # 2.24, 1.58, 1.12, 0.79, 0.56, 0.40: the two below 0.7 come from the levels at twice their scale
+    assert halving_sources(scales) == [None, None, None, None, 2, 3]
+    frame = np.arange(5 * 7, dtype=np.uint8).reshape(5, 7) * 7
+    above = frame.astype(int)
+    halved = build_level(frame, 0.25, (1, 1), above=frame).image  # the odd last row and column are left out
+    sums = above[0:4:2, 0:6:2] + above[1:4:2, 0:6:2] + above[0:4:2, 1:6:2] + above[1:4:2, 1:6:2]
+    np.testing.assert_array_equal(halved, (sums + 2) // 4)  # the mean of each 2x2 block, rounded
+    assert build_level(frame, 0.25, (3, 1), above=frame) is None  # two rows: smaller than the window
+
+
+def test_build_pyramid_makes_levels_as_the_scanner_does():
+    frame = np.random.default_rng(0).integers(0, 256, (240, 320), np.uint8)
+    scales = [1.0, 0.8, 0.5, 0.4, 0.25]
+    levels = build_pyramid(frame, scales, (64, 128))
+    assert [l.scale for l in levels] == [1.0, 0.8, 0.5, 0.4]  # 0.25 is smaller than a window
+    np.testing.assert_array_equal(levels[2].image, build_level(frame, 0.5, (64, 128), above=frame).image)
+    np.testing.assert_array_equal(levels[3].image, build_level(frame, 0.4, (64, 128), above=levels[1].image).image)
 
 
 def test_window_grid_literal():
