@@ -101,7 +101,9 @@ def build_pyramid(gray: np.ndarray, scales: list[float], window_shape: tuple[int
     """
     built: list[Level | None] = []
     for scale, source in zip(scales, halving_sources(scales)):
-        above = None if source is None else built[source]
-        built.append(None if source is not None and above is None
-                     else build_level(gray, scale, window_shape, None if above is None else above.image))
+        if source is None:
+            built.append(build_level(gray, scale, window_shape))
+        else:
+            above = built[source]
+            built.append(None if above is None else build_level(gray, scale, window_shape, above.image))
     return [level for level in built if level is not None]

@@ -556,9 +556,8 @@ class Scanner:
         if not chains:
             self.timings = StageTimes(0.0, 0.0, 0.0)
             return []
-        by_level = {index: scan for chain, scans in zip(chains, self._map(lambda c: self._scan_chain(gray, c, per_level),
-                                                                          chains))
-                    for index, scan in zip(chain, scans)}
+        chain_scans = self._map(lambda chain: self._scan_chain(gray, chain, per_level), chains)
+        by_level = {index: scan for chain, scans in zip(chains, chain_scans) for index, scan in zip(chain, scans)}
         scans = [by_level[index] for index in sorted(by_level)]  # hits in level order, however the chains ran
         network_done = time.monotonic()
         hits = [level.hits for level in scans if level.hits is not None]
