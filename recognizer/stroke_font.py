@@ -73,8 +73,13 @@ STROKES: dict[str, list[Stroke]] = {
 }
 """Every character's strokes."""
 
-VARIANTS: tuple[tuple[float, float], ...] = ((1.7, 3.0), (2.2, 4.0), (2.7, 3.5), (2.2, 2.0))
-"""``(stroke width, corner radius)`` of each glyph set, in grid units (a glyph is 16 high)."""
+OPEN_FOUR: list[Stroke] = [([(2, 0), (0, 11), (10, 11)], False), ([(7.5, 4), (7.5, 16)], False)]
+"""A ``4`` whose stem stands apart from its slanted left stroke, the top left open, as on Californian plates (and
+other US states' faces); the ``4`` of :data:`STROKES` is closed, as in DIN 1451 and the fonts Debian ships."""
+
+VARIANTS: tuple[tuple[float, float, bool], ...] = ((1.7, 3.0, False), (2.2, 4.0, True), (2.7, 3.5, False),
+                                                   (2.2, 2.0, True))
+"""``(stroke width, corner radius, open 4)`` of each glyph set, the first two in grid units (a glyph is 16 high)."""
 
 
 def rounded_polyline(points: list[Point], radius: float, closed: bool, steps: int = 8) -> np.ndarray:
@@ -146,6 +151,7 @@ def stroke_glyph_sets(characters: str) -> list[GlyphSet]:
     Returns:
         One glyph set per variant.
     """
-    return [GlyphSet(name=f"plate-strokes-{width}-{radius}",
-                     masks={c: draw_glyph(STROKES[c], width, radius) for c in characters if c in STROKES})
-            for width, radius in VARIANTS]
+    return [GlyphSet(name=f"plate-strokes-{width}-{radius}{'-open4' if open_four else ''}",
+                     masks={c: draw_glyph(OPEN_FOUR if open_four and c == "4" else STROKES[c], width, radius)
+                            for c in characters if c in STROKES})
+            for width, radius, open_four in VARIANTS]

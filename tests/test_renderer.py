@@ -109,6 +109,10 @@ def test_plate_typeface_draws_every_character_with_square_bowls():
         # A rounded rectangle: ink reaches the left edge all down the middle, as in D; the corners stay empty.
         assert o[16:48, 0].all() and d[16:48, 0].all() and not o[0, 0]
         assert not np.array_equal(glyphs.masks["O"], glyphs.masks["0"])
+    # Some sets draw the 4 open, as Californian plates do: its stem starts below the top, apart from the left stroke.
+    fours = [glyphs.masks["4"] > 127 for glyphs in sets]
+    open_top = [not four[: GLYPH_HEIGHT // 6, four.shape[1] // 2 :].any() for four in fours]
+    assert open_top == [open_four for _, _, open_four in VARIANTS]
 
 
 def test_us_emblems_stand_between_characters_and_stay_out_of_the_label():
