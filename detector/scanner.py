@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
 
 import cv2
@@ -126,6 +127,19 @@ class LevelScan:
     pyramid: float
     gate: float
     network: float
+
+
+@dataclass
+class BuiltLevel:
+    """A pyramid level's image, published by the worker that builds it to the workers of the levels halved from it.
+
+    Attributes:
+        done: Set once ``image`` is final.
+        image: ``(h, w)`` uint8 level, or None where it is smaller than a window.
+    """
+
+    done: threading.Event = field(default_factory=threading.Event)
+    image: np.ndarray | None = None
 
 
 def gate_in_bands(gate: GateImage, image: np.ndarray, window_shape: tuple[int, int], gate_stride: tuple[int, int],
@@ -495,45 +509,29 @@ class Scanner:
             reread.append(replace(candidate, chars=mean / mean.sum(axis=-1, keepdims=True)))
         return reread
 
-    def _scan_chain(self, gray: np.ndarray, chain: list[int], per_level: list[np.ndarray | None]) -> list[LevelScan]:
-        """Builds the levels of one chain, each halved from the one before (:func:`halving_sources`), and scores
-        those that have regions to score (:meth:`level_hits`), timing both.
-
-        Returns:
-            One scan per level of the chain, in its order (without hits for a level built only to make the next).
-        """
-        scans: list[LevelScan] = []
-        above = None
-        for index in chain:
-            started = time.monotonic()
-            level = build_level(gray, self.scales[index], self.window_shape, above)
-            built = time.monotonic()
-            regions = per_level[index]
-            if level is None or (regions is not None and not len(regions)):
-                scans.append(LevelScan(None, built - started, 0.0, 0.0))
-                if level is None:
-                    break  # the levels halved from it are smaller still
+    def _scan_level(self, gray: np.ndarray, index: int, regions: np.ndarray | None, scanned: bool,
+                    built: dict[int, "BuiltLevel"]) -> LevelScan:
+        """Builds one pyramid level, from the frame or halved from its source level once that is built
+        (:func:`halving_sources`), publishes it to the levels halved from it, and scores it (:meth:`level_hits`)
+        if ``scanned``, timing both."""
+        started = time.monotonic()
+        level = None
+        try:
+            source = self._sources[index]
+            if source is None:
+                level = build_level(gray, self.scales[index], self.window_shape)
             else:
-                hits, gate_seconds = self.level_hits(level, regions)
-                scans.append(LevelScan(hits, built - started, gate_seconds, time.monotonic() - built - gate_seconds))
-            above = level.image
-        return scans
-
-    def _chains(self, wanted: list[bool]) -> list[list[int]]:
-        """The levels to build, as chains of level indices each halved from the one before: every wanted level and
-        the levels it is halved from, whether wanted or not, so that a level is always made the same way."""
-        needed = list(wanted)
-        for index in reversed(range(len(needed))):
-            if needed[index] and self._sources[index] is not None:
-                needed[self._sources[index]] = True
-        halved_from = {source: index for index, source in enumerate(self._sources) if source is not None}
-        chains = []
-        for first in (i for i, source in enumerate(self._sources) if source is None and needed[i]):
-            chain = [first]
-            while chain[-1] in halved_from and needed[halved_from[chain[-1]]]:
-                chain.append(halved_from[chain[-1]])
-            chains.append(chain)
-        return chains
+                built[source].done.wait()
+                if built[source].image is not None:
+                    level = build_level(gray, self.scales[index], self.window_shape, built[source].image)
+        finally:
+            built[index].image = None if level is None else level.image
+            built[index].done.set()
+        finished = time.monotonic()
+        if level is None or not scanned:
+            return LevelScan(None, finished - started, 0.0, 0.0)
+        hits, gate_seconds = self.level_hits(level, regions)
+        return LevelScan(hits, finished - started, gate_seconds, time.monotonic() - finished - gate_seconds)
 
     def scan(self, gray: np.ndarray, regions: np.ndarray | Sequence[np.ndarray | None] | None = None) -> list[Candidate]:
         """Finds the plates in a frame, or in parts of it.
@@ -552,13 +550,18 @@ class Scanner:
         per_level = list(regions) if isinstance(regions, (list, tuple)) else [regions] * len(self.scales)
         if len(per_level) != len(self.scales):
             raise ValueError(f"{len(per_level)} regions for {len(self.scales)} pyramid levels")
-        chains = self._chains([r is None or len(r) > 0 for r in per_level])
-        if not chains:
+        wanted = [r is None or len(r) > 0 for r in per_level]
+        needed = list(wanted)  # the wanted levels and those they are halved from
+        for index in reversed(range(len(needed))):
+            if needed[index] and self._sources[index] is not None:
+                needed[self._sources[index]] = True
+        jobs = [index for index in range(len(needed)) if needed[index]]
+        if not jobs:
             self.timings = StageTimes(0.0, 0.0, 0.0)
             return []
-        chain_scans = self._map(lambda chain: self._scan_chain(gray, chain, per_level), chains)
-        by_level = {index: scan for chain, scans in zip(chains, chain_scans) for index, scan in zip(chain, scans)}
-        scans = [by_level[index] for index in sorted(by_level)]  # hits in level order, however the chains ran
+        # The jobs start in level order, so a level's source has started building before the level waits for it.
+        built = {index: BuiltLevel() for index in jobs}
+        scans = self._map(lambda index: self._scan_level(gray, index, per_level[index], wanted[index], built), jobs)
         network_done = time.monotonic()
         hits = [level.hits for level in scans if level.hits is not None]
         candidates = merge_hits(Hits.concatenate(hits), self.spec) if hits else []
