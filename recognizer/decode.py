@@ -62,7 +62,7 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logits))
 
 
-SYMBOLS = {"L": "[A-Z]", "N": "[0-9]", "A": "[A-Z0-9]"}
+_SYMBOLS = {"L": "[A-Z]", "N": "[0-9]", "A": "[A-Z0-9]"}
 """What each character symbol of a format pattern allows; other pattern characters are drawn gaps."""
 
 
@@ -73,7 +73,27 @@ none at all)."""
 
 
 def _format_regex(pattern: str) -> re.Pattern[str]:
-    return re.compile("".join(SYMBOLS.get(c, "") for c in pattern) + "$")
+    return re.compile("".join(_SYMBOLS.get(c, "") for c in pattern) + "$")
+
+
+def symbol_classes(symbol: str, alphabet: str) -> np.ndarray:
+    """``(len(alphabet),)`` which characters of the alphabet a pattern symbol (``L``, ``N`` or ``A``) allows."""
+    return np.array([bool(re.fullmatch(_SYMBOLS[symbol], ch)) for ch in alphabet], bool)
+
+
+def weighted_patterns(formats: tuple[PlateFormat, ...]) -> list[tuple[PlateFormat, str, float]]:
+    """Every pattern of the formats as its character symbols (drawn gaps left out), with its log prior: its
+    format's share of the formats' weight, split evenly among the format's patterns.
+
+    Args:
+        formats: Plate formats, with their weights.
+
+    Returns:
+        ``(format, symbols, log prior)`` per pattern, in the formats' order.
+    """
+    total = sum(f.weight for f in formats)
+    return [(f, "".join(c for c in pattern if c in _SYMBOLS), float(np.log(f.weight / total / len(f.patterns))))
+            for f in formats for pattern in f.patterns]
 
 
 def matching_format(text: str, formats: list[PlateFormat]) -> str | None:
@@ -113,27 +133,23 @@ def constrained_path(probs: np.ndarray, path: tuple[int, ...], model: ModelSpec,
     """
     blank = len(model.alphabet)
     places = [i for i, c in enumerate(path) if c != blank]
-    lengths = {sum(c in SYMBOLS for c in pattern) for f in formats for pattern in f.patterns}
-    if len(places) not in lengths:
+    patterns = weighted_patterns(formats)
+    if len(places) not in {len(symbols) for _, symbols, _ in patterns}:
         places = [i for i in range(len(path)) if probs[i, :blank].max() > CHANCE]
-    total = sum(f.weight for f in formats)
     best: tuple[float, tuple[int, ...], str] | None = None
-    for plate_format in formats:
-        prior = np.log(plate_format.weight / total / len(plate_format.patterns))
-        for pattern in plate_format.patterns:
-            symbols = [c for c in pattern if c in SYMBOLS]
-            if len(symbols) != len(places):
-                continue
-            chosen = list(path)
-            for place, symbol in zip(places, symbols):
-                allowed = [k for k, ch in enumerate(model.alphabet) if re.fullmatch(SYMBOLS[symbol], ch)]
-                if not allowed:
-                    break
-                chosen[place] = allowed[int(np.argmax(probs[place, allowed]))]
-            else:
-                score = prior + float(np.sum(np.log(np.clip(probs[np.arange(len(chosen)), chosen], 1e-12, 1.0))))
-                if best is None or score > best[0]:
-                    best = (score, tuple(chosen), plate_format.name)
+    for plate_format, symbols, prior in patterns:
+        if len(symbols) != len(places):
+            continue
+        chosen = list(path)
+        for place, symbol in zip(places, symbols):
+            allowed = np.flatnonzero(symbol_classes(symbol, model.alphabet))
+            if not len(allowed):
+                break
+            chosen[place] = int(allowed[np.argmax(probs[place, allowed])])
+        else:
+            score = prior + float(np.sum(np.log(np.clip(probs[np.arange(len(chosen)), chosen], 1e-12, 1.0))))
+            if best is None or score > best[0]:
+                best = (score, tuple(chosen), plate_format.name)
     return None if best is None else (best[1], best[2])
 
 

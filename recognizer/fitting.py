@@ -9,12 +9,11 @@ format's share.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from recognizer.decode import SYMBOLS
+from recognizer.decode import symbol_classes, weighted_patterns
 from recognizer.spec import ModelSpec, PlateFormat
 
 _IMPOSSIBLE = -1e9
@@ -142,18 +141,14 @@ class FormatFit:
             model: Alphabet and positions.
             formats: The camera's formats, with their weights.
         """
-        total = sum(f.weight for f in formats)
         priors: dict[str, float] = {}
-        for plate_format in formats:
-            for pattern in plate_format.patterns:
-                symbols = "".join(c for c in pattern if c in SYMBOLS)
-                if 0 < len(symbols) <= model.positions:
-                    prior = float(np.log(plate_format.weight / total / len(plate_format.patterns)))
-                    priors[symbols] = max(prior, priors.get(symbols, -np.inf))
+        for _, symbols, prior in weighted_patterns(formats):
+            if 0 < len(symbols) <= model.positions:
+                priors[symbols] = max(prior, priors.get(symbols, -np.inf))
         allowed = np.zeros((len(priors), max(map(len, priors), default=0), model.classes), bool)
         for g, symbols in enumerate(priors):
             for j, symbol in enumerate(symbols):
-                allowed[g, j, :-1] = [bool(re.fullmatch(SYMBOLS[symbol], ch)) for ch in model.alphabet]
+                allowed[g, j, :-1] = symbol_classes(symbol, model.alphabet)
         return cls(allowed, np.array([len(s) for s in priors], int), np.array(list(priors.values())))
 
     def refit(self, columns: np.ndarray, slots: np.ndarray) -> np.ndarray:
