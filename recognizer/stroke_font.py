@@ -77,9 +77,28 @@ OPEN_FOUR: list[Stroke] = [([(2, 0), (0, 11), (10, 11)], False), ([(7.5, 4), (7.
 """A ``4`` whose stem stands apart from its slanted left stroke, the top left open, as on Californian plates (and
 other US states' faces); the ``4`` of :data:`STROKES` is closed, as in DIN 1451 and the fonts Debian ships."""
 
-VARIANTS: tuple[tuple[float, float, bool], ...] = ((1.7, 3.0, False), (2.2, 4.0, True), (2.7, 3.5, False),
-                                                   (2.2, 2.0, True))
-"""``(stroke width, corner radius, open 4)`` of each glyph set, the first two in grid units (a glyph is 16 high)."""
+SLANT_SIX: list[Stroke] = [([(0, 16, 1), (0, 9, 1), (10, 9, 1), (10, 16, 1)], True),
+                           ([(8.5, 0), (2.5, 6.5), (0, 12)], False)]
+"""A ``6`` whose top is a slanted stroke falling from the upper right into the bowl, as on Californian plates; its
+half turn is the ``9``. The ``6`` of :data:`STROKES` has an upright stem under a flat top."""
+
+DEEP_M: list[Stroke] = [([(0, 16), (0, 0), (5.5, 15), (11, 0), (11, 16)], False)]
+"""An ``M`` whose middle vertex reaches down to the foot, as in the old Brazilian typeface ("Mandatory") and the
+gothic faces of US plates; the ``M`` of :data:`STROKES` meets at two thirds of its height, as in FE-Schrift."""
+
+TALL_W: list[Stroke] = [([(0, 0), (2.5, 16), (5.5, 0.5), (8.5, 16), (11, 0)], False)]
+"""A ``W`` whose middle peak reaches the top, the counterpart of :data:`DEEP_M`."""
+
+ALTERNATES: dict[str, dict[str, list[Stroke]]] = {
+    "californian": {"4": OPEN_FOUR, "6": SLANT_SIX, "9": _mirror(SLANT_SIX)},
+    "deep_m": {"M": DEEP_M, "W": TALL_W},
+}
+"""Named groups of glyphs a glyph set draws instead of those of :data:`STROKES`."""
+
+VARIANTS: tuple[tuple[float, float, tuple[str, ...]], ...] = ((1.7, 3.0, ("deep_m",)), (2.2, 4.0, ("californian",)),
+                                                              (2.7, 3.5, ()), (2.2, 2.0, ("californian", "deep_m")))
+"""``(stroke width, corner radius, alternates)`` of each glyph set, the first two in grid units (a glyph is 16
+high), the last names from :data:`ALTERNATES`."""
 
 
 def rounded_polyline(points: list[Point], radius: float, closed: bool, steps: int = 8) -> np.ndarray:
@@ -151,7 +170,9 @@ def stroke_glyph_sets(characters: str) -> list[GlyphSet]:
     Returns:
         One glyph set per variant.
     """
-    return [GlyphSet(name=f"plate-strokes-{width}-{radius}{'-open4' if open_four else ''}",
-                     masks={c: draw_glyph(OPEN_FOUR if open_four and c == "4" else STROKES[c], width, radius)
-                            for c in characters if c in STROKES})
-            for width, radius, open_four in VARIANTS]
+    sets = []
+    for width, radius, alternates in VARIANTS:
+        strokes = STROKES | {c: glyph for name in alternates for c, glyph in ALTERNATES[name].items()}
+        sets.append(GlyphSet(name="-".join(["plate-strokes", str(width), str(radius), *alternates]),
+                             masks={c: draw_glyph(strokes[c], width, radius) for c in characters if c in strokes}))
+    return sets
