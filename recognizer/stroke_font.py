@@ -82,23 +82,13 @@ SLANT_SIX: list[Stroke] = [([(0, 16, 1), (0, 9, 1), (10, 9, 1), (10, 16, 1)], Tr
 """A ``6`` whose top is a slanted stroke falling from the upper right into the bowl, as on Californian plates; its
 half turn is the ``9``. The ``6`` of :data:`STROKES` has an upright stem under a flat top."""
 
-DEEP_M: list[Stroke] = [([(0, 16), (0, 0), (5.5, 15), (11, 0), (11, 16)], False)]
-"""An ``M`` whose middle vertex reaches down to the foot, as in the old Brazilian typeface ("Mandatory") and the
-gothic faces of US plates; the ``M`` of :data:`STROKES` meets at two thirds of its height, as in FE-Schrift."""
+CALIFORNIAN: dict[str, list[Stroke]] = {"4": OPEN_FOUR, "6": SLANT_SIX, "9": _mirror(SLANT_SIX)}
+"""The glyphs a Californian glyph set draws instead of those of :data:`STROKES`."""
 
-TALL_W: list[Stroke] = [([(0, 0), (2.5, 16), (5.5, 0.5), (8.5, 16), (11, 0)], False)]
-"""A ``W`` whose middle peak reaches the top, the counterpart of :data:`DEEP_M`."""
-
-ALTERNATES: dict[str, dict[str, list[Stroke]]] = {
-    "californian": {"4": OPEN_FOUR, "6": SLANT_SIX, "9": _mirror(SLANT_SIX)},
-    "deep_m": {"M": DEEP_M, "W": TALL_W},
-}
-"""Named groups of glyphs a glyph set draws instead of those of :data:`STROKES`."""
-
-VARIANTS: tuple[tuple[float, float, tuple[str, ...]], ...] = ((1.7, 3.0, ("deep_m",)), (2.2, 4.0, ("californian",)),
-                                                              (2.7, 3.5, ()), (2.2, 2.0, ("californian", "deep_m")))
-"""``(stroke width, corner radius, alternates)`` of each glyph set, the first two in grid units (a glyph is 16
-high), the last names from :data:`ALTERNATES`."""
+VARIANTS: tuple[tuple[float, float, bool], ...] = ((1.7, 3.0, False), (2.2, 4.0, True), (2.7, 3.5, False),
+                                                   (2.2, 2.0, True))
+"""``(stroke width, corner radius, Californian)`` of each glyph set, the first two in grid units (a glyph is 16
+high)."""
 
 
 def rounded_polyline(points: list[Point], radius: float, closed: bool, steps: int = 8) -> np.ndarray:
@@ -171,8 +161,8 @@ def stroke_glyph_sets(characters: str) -> list[GlyphSet]:
         One glyph set per variant.
     """
     sets = []
-    for width, radius, alternates in VARIANTS:
-        strokes = STROKES | {c: glyph for name in alternates for c, glyph in ALTERNATES[name].items()}
-        sets.append(GlyphSet(name="-".join(["plate-strokes", str(width), str(radius), *alternates]),
+    for width, radius, californian in VARIANTS:
+        strokes = STROKES | CALIFORNIAN if californian else STROKES
+        sets.append(GlyphSet(name=f"plate-strokes-{width}-{radius}{'-californian' if californian else ''}",
                              masks={c: draw_glyph(strokes[c], width, radius) for c in characters if c in strokes}))
     return sets

@@ -1,4 +1,5 @@
-"""The ``anpr`` command line: run, proxy, keys, read, eval, subscribe, events, train, train-gate, export, bench, demo."""
+"""The ``anpr`` command line: run, proxy, keys, read, eval, subscribe, events, train, train-gate, export, average, bench,
+demo."""
 
 from __future__ import annotations
 
@@ -96,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
                       help="the ONNX file written at the end (set gate.onnx to it to use it)")
 
     sub.add_parser("export", parents=[common], help="write the ONNX model and its 8-bit form from the Keras weights")
+
+    average = sub.add_parser("average", parents=[common],
+                             help="average the weights of networks fine-tuned from one parent (a model soup)")
+    average.add_argument("weights", nargs="+", type=Path, help=".weights.h5 files of the network layout in the config")
+    average.add_argument("--out", type=Path, help="the averaged weights, with their ONNX forms beside them (default: "
+                         "recognizer.weights and recognizer.onnx)")
 
     bench = sub.add_parser("bench", parents=[common], help="frames per second, time per stage and memory on clips")
     bench.add_argument("clips", nargs="*", type=Path, help="videos (default: the demo clip and generated 720p/1080p clips)")
@@ -280,6 +287,12 @@ def _export(config: AppConfig, weights: Path, onnx: Path) -> None:
     print(f"wrote {onnx} and {int8_path(onnx)}")
 
 
+def _export_out(config: AppConfig, out_arg: Path | None, weights: Path) -> None:
+    """Exports weights written by a command's ``--out``: beside them, or over ``recognizer.onnx`` without it."""
+    _export(config, weights, resolve(config.recognizer.onnx) if out_arg is None
+            else weights.with_name(weights.name.split(".")[0] + ".onnx"))
+
+
 def _cmd_train(config: AppConfig, args: argparse.Namespace) -> int:
     from recognizer.train import train
 
@@ -288,8 +301,7 @@ def _cmd_train(config: AppConfig, args: argparse.Namespace) -> int:
         spec = spec.model_copy(update={"init_weights": resolve(spec.init_weights)})
     out = args.out or resolve(config.recognizer.weights)
     train(config.model, config.renderer, spec, args.run_dir, out)
-    onnx = resolve(config.recognizer.onnx) if args.out is None else out.with_name(out.name.split(".")[0] + ".onnx")
-    _export(config, out, onnx)
+    _export_out(config, args.out, out)
     return 0
 
 
@@ -303,6 +315,15 @@ def _cmd_train_gate(config: AppConfig, args: argparse.Namespace) -> int:
 
 def _cmd_export(config: AppConfig, args: argparse.Namespace) -> int:
     _export(config, resolve(config.recognizer.weights), resolve(config.recognizer.onnx))
+    return 0
+
+
+def _cmd_average(config: AppConfig, args: argparse.Namespace) -> int:
+    from recognizer.averaging import average_weights
+
+    out = args.out or resolve(config.recognizer.weights)
+    average_weights(config.model, [resolve(path) for path in args.weights], out)
+    _export_out(config, args.out, out)
     return 0
 
 
@@ -356,7 +377,7 @@ def _cmd_demo(config: AppConfig, args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": _cmd_run, "proxy": _cmd_proxy, "keys": _cmd_keys, "read": _cmd_read, "eval": _cmd_eval,
             "subscribe": _cmd_subscribe, "events": _cmd_events, "train": _cmd_train, "train-gate": _cmd_train_gate, "export": _cmd_export,
-            "bench": _cmd_bench, "demo": _cmd_demo}
+            "average": _cmd_average, "bench": _cmd_bench, "demo": _cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""Training: checkpoints every epoch, resumes a run folder, and a further phase starts from given weights."""
+"""Training: checkpoints every epoch, resumes a run folder, a further phase starts from given weights, and the weights
+of several runs average into one network."""
 
 import json
 from pathlib import Path
@@ -33,3 +34,34 @@ def test_training_resumes_and_a_further_phase_starts_from_weights(tmp_path: Path
     phase = train(ModelSpec(), RendererSpec(), frozen, tmp_path / "phase")
     for started, after in zip(conv_kernels(first), conv_kernels(phase), strict=True):
         np.testing.assert_allclose(after, started, atol=1e-6)  # it began from those weights and barely moved
+
+
+def test_averaged_weights_are_the_mean_of_every_weight_and_export_beside_their_file(tmp_path: Path):
+    import keras
+
+    from recognizer.network import build_network
+    from stream.cli import main
+
+    model = ModelSpec()
+    sources = []
+    for seed in (1, 2):
+        keras.utils.set_random_seed(seed)
+        net = build_network(model, model.window_shape)
+        # Batch normalisation's moving statistics are averaged too: give them distinct values.
+        net.set_weights([w + np.float32(seed) for w in net.get_weights()])
+        sources.append(tmp_path / f"seed{seed}.weights.h5")
+        net.save_weights(sources[-1])
+    weights = []
+    for source in sources:
+        net.load_weights(source)
+        weights.append(net.get_weights())
+
+    out = tmp_path / "soup" / "anpr.weights.h5"
+    assert main(["average", *map(str, sources), "--out", str(out)]) == 0
+    net.load_weights(out)
+    for mean, a, b in zip(net.get_weights(), *weights, strict=True):
+        np.testing.assert_allclose(mean, (a + b) / 2, rtol=1e-6, atol=1e-6)
+    assert (tmp_path / "soup" / "anpr.onnx").is_file() and (tmp_path / "soup" / "anpr.int8.onnx").is_file()
+
+    with_missing = [str(sources[0]), str(tmp_path / "none.weights.h5"), "--out", str(tmp_path / "x.weights.h5")]
+    assert main(["average", *with_missing]) == 2
