@@ -88,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", parents=[common], help="train the network on generated windows (resumes a run folder)")
     train.add_argument("--run-dir", type=Path, default=Path("runs/train"))
     train.add_argument("--epochs", type=int, help="override train.epochs")
+    train.add_argument("--seed", type=int, help="override train.seed (another run of the same phase, to average)")
     train.add_argument("--out", type=Path, help="copy the best weights here at the end, with their ONNX forms beside "
                        "them (default: recognizer.weights and recognizer.onnx)")
 
@@ -296,7 +297,8 @@ def _export_out(config: AppConfig, out_arg: Path | None, weights: Path) -> None:
 def _cmd_train(config: AppConfig, args: argparse.Namespace) -> int:
     from recognizer.train import train
 
-    spec = config.train.model_copy(update={"epochs": args.epochs}) if args.epochs else config.train
+    overrides = {"epochs": args.epochs, "seed": args.seed}
+    spec = config.train.model_copy(update={key: value for key, value in overrides.items() if value is not None})
     if spec.init_weights is not None:
         spec = spec.model_copy(update={"init_weights": resolve(spec.init_weights)})
     out = args.out or resolve(config.recognizer.weights)
