@@ -11,8 +11,8 @@ def average_weights(model: ModelSpec, sources: list[Path], out: Path) -> None:
     """Writes the element-wise mean of several weight files of the plate network.
 
     Every weight is averaged, batch normalisation's moving means and variances included. The sources should be
-    fine-tuned from the same parent, so that their weights still lie in one basin of the loss; the mean then reads
-    at least as well as most of them and varies less between runs than any one does.
+    fine-tuned from the same parent, so that their weights still lie in one basin of the loss and their mean is
+    itself a working network (the model card says what the shipped mean read against its runs).
 
     Args:
         model: Network layout the files were trained with.
