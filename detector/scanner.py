@@ -510,7 +510,7 @@ class Scanner:
         return reread
 
     def _scan_level(self, gray: np.ndarray, index: int, regions: np.ndarray | None, scanned: bool,
-                    built: dict[int, "BuiltLevel"]) -> LevelScan:
+                    built: dict[int, BuiltLevel]) -> LevelScan:
         """Builds one pyramid level, from the frame or halved from its source level once that is built
         (:func:`halving_sources`), publishes it to the levels halved from it, and scores it (:meth:`level_hits`)
         if ``scanned``, timing both."""

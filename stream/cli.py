@@ -288,10 +288,12 @@ def _export(config: AppConfig, weights: Path, onnx: Path) -> None:
     print(f"wrote {onnx} and {int8_path(onnx)}")
 
 
-def _export_out(config: AppConfig, out_arg: Path | None, weights: Path) -> None:
-    """Exports weights written by a command's ``--out``: beside them, or over ``recognizer.onnx`` without it."""
-    _export(config, weights, resolve(config.recognizer.onnx) if out_arg is None
-            else weights.with_name(weights.name.split(".")[0] + ".onnx"))
+def _out_paths(config: AppConfig, out: Path | None) -> tuple[Path, Path]:
+    """Where a command writes weights and their ONNX file: ``--out`` and the ONNX file beside it, or without it
+    ``recognizer.weights`` and ``recognizer.onnx``."""
+    if out is None:
+        return resolve(config.recognizer.weights), resolve(config.recognizer.onnx)
+    return out, out.with_name(out.name.split(".")[0] + ".onnx")
 
 
 def _cmd_train(config: AppConfig, args: argparse.Namespace) -> int:
@@ -301,9 +303,9 @@ def _cmd_train(config: AppConfig, args: argparse.Namespace) -> int:
     spec = config.train.model_copy(update={key: value for key, value in overrides.items() if value is not None})
     if spec.init_weights is not None:
         spec = spec.model_copy(update={"init_weights": resolve(spec.init_weights)})
-    out = args.out or resolve(config.recognizer.weights)
-    train(config.model, config.renderer, spec, args.run_dir, out)
-    _export_out(config, args.out, out)
+    weights, onnx = _out_paths(config, args.out)
+    train(config.model, config.renderer, spec, args.run_dir, weights)
+    _export(config, weights, onnx)
     return 0
 
 
@@ -316,16 +318,16 @@ def _cmd_train_gate(config: AppConfig, args: argparse.Namespace) -> int:
 
 
 def _cmd_export(config: AppConfig, args: argparse.Namespace) -> int:
-    _export(config, resolve(config.recognizer.weights), resolve(config.recognizer.onnx))
+    _export(config, *_out_paths(config, None))
     return 0
 
 
 def _cmd_average(config: AppConfig, args: argparse.Namespace) -> int:
     from recognizer.averaging import average_weights
 
-    out = args.out or resolve(config.recognizer.weights)
-    average_weights(config.model, [resolve(path) for path in args.weights], out)
-    _export_out(config, args.out, out)
+    weights, onnx = _out_paths(config, args.out)
+    average_weights(config.model, [resolve(path) for path in args.weights], weights)
+    _export(config, weights, onnx)
     return 0
 
 
