@@ -27,7 +27,11 @@ _PLATE_TYPEFACE = {"eu": 0.5, "br_old": 0.6, "br_red": 0.6, "mercosur": 0.6, "us
 _BAR_ONE = {"br_old": 0.85, "br_red": 0.85}
 """Share of plates of a style whose ``1`` and ``I`` are one plain bar, as in the old Brazilian typeface."""
 _EMBLEM = {"us": 0.5}
-"""Share of plates of a style with a small emblem between two characters (a US state's outline, a heart, a dot)."""
+"""Share of plates of a style with a mark between two characters (a state's outline or badge, a heart, a dot)."""
+_TONED_EMBLEM = 0.5
+"""Share of the small emblems drawn in part ink (a coloured mark in gray) rather than full ink."""
+_BADGE = 0.3
+"""Share of emblems that are a framed badge taller than wide (Florida's orange) rather than a small shape."""
 _INVERTED = 0.25
 """Share of plates drawn light on dark (embossed metal plates, plates under infrared light)."""
 _TEXT_HEIGHT = {"uk_front": 0.70, "uk_rear": 0.70, "eu": 0.72, "br_old": 0.55, "br_red": 0.55, "mercosur": 0.55, "us": 0.50}
@@ -82,17 +86,23 @@ def stem_width(glyphs: GlyphSet) -> float:
 
 
 def emblem_mask(rng: np.random.Generator, height: int) -> np.ndarray:
-    """A small filled shape standing between two characters of a plate: a disc, a diamond, a short bar, a square or
-    a rough outline (a state's shape).
+    """A mark standing between two characters of a plate.
+
+    ``_BADGE`` of them are a framed badge taller than wide with a small picture inside (:func:`_badge`). The others
+    are a small filled shape: a disc, a diamond, a short bar, a square or a rough outline (a state's shape), half
+    of them in full ink and half toned, as a coloured mark looks in gray: part ink, often with a darker rim or a
+    lighter core.
 
     Args:
         rng: Random generator.
         height: Height of the text line.
 
     Returns:
-        ``(height, w)`` uint8 mask, 255 where there is ink, the shape vertically centred.
+        ``(height, w)`` uint8 mask of ink amounts (255 full ink), the shape vertically centred.
     """
-    size = max(4, round(height * rng.uniform(0.3, 0.7)))
+    if rng.random() < _BADGE:
+        return _centred(_badge(rng, height), height)
+    size = max(4, round(height * rng.uniform(0.3, 0.75)))
     w = max(4, round(size * rng.uniform(0.6, 1.3)))
     shape = np.zeros((size, w), np.uint8)
     kind = int(rng.integers(5))
@@ -109,9 +119,39 @@ def emblem_mask(rng: np.random.Generator, height: int) -> np.ndarray:
         radii = rng.uniform(0.6, 1.0, 9)
         points = np.column_stack([w / 2 * (1 + radii * np.cos(angles)), size / 2 * (1 + radii * np.sin(angles))])
         cv2.fillPoly(shape, [np.clip(points, 0, [w - 1, size - 1]).astype(np.int32)], 255)
-    mask = np.zeros((height, w), np.uint8)
-    top = (height - size) // 2
-    mask[top : top + size] = shape
+    if rng.random() < _TONED_EMBLEM:
+        tone = rng.uniform(0.25, 0.75)
+        core = cv2.erode(shape, np.ones((3, 3), np.uint8), iterations=max(1, round(size * rng.uniform(0.08, 0.2))))
+        toned = np.where(shape > 0, tone, 0.0)
+        finish = int(rng.integers(3))
+        if finish == 1:  # a darker rim
+            toned[(shape > 0) & (core == 0)] = min(1.0, tone + rng.uniform(0.25, 0.6))
+        elif finish == 2:  # a lighter core
+            toned[core > 0] = tone * rng.uniform(0.0, 0.5)
+        shape = np.round(toned * 255).astype(np.uint8)
+    return _centred(shape, height)
+
+
+def _badge(rng: np.random.Generator, height: int) -> np.ndarray:
+    """A framed badge taller than wide with a small picture inside, as Florida's orange between the two groups of
+    characters looks in gray: ``(h, w)`` uint8 ink amounts, ``h`` 0.55-0.9 of ``height``."""
+    size = max(6, round(height * rng.uniform(0.55, 0.9)))
+    w = max(4, round(size * rng.uniform(0.35, 0.7)))
+    badge = np.full((size, w), rng.uniform(0.1, 0.5) * 255, np.float32)
+    for _ in range(int(rng.integers(1, 4))):
+        centre = (int(rng.integers(0, w)), int(rng.integers(0, size)))
+        axes = (max(1, int(w * rng.uniform(0.1, 0.4))), max(1, int(size * rng.uniform(0.1, 0.3))))
+        cv2.ellipse(badge, centre, axes, 0, 0, 360, float(rng.uniform(0.2, 0.9) * 255), -1)
+    rim = max(1, round(w * rng.uniform(0.08, 0.2)))
+    cv2.rectangle(badge, (0, 0), (w - 1, size - 1), float(rng.uniform(0.5, 1.0) * 255), rim)
+    return np.round(badge).astype(np.uint8)
+
+
+def _centred(shape: np.ndarray, height: int) -> np.ndarray:
+    """``(height, w)`` mask with the ``(h, w)`` shape vertically centred in it."""
+    mask = np.zeros((height, shape.shape[1]), np.uint8)
+    top = (height - shape.shape[0]) // 2
+    mask[top : top + shape.shape[0]] = shape
     return mask
 
 

@@ -123,10 +123,16 @@ def test_us_emblems_stand_between_characters_and_stay_out_of_the_label():
     from recognizer.plates import emblem_mask, render_plate
 
     rng = np.random.default_rng(0)
-    for _ in range(20):
+    full = toned = badges = 0
+    for _ in range(60):
         mask = emblem_mask(rng, 40)
         rows = np.flatnonzero(mask.max(axis=1))
         assert mask.shape[0] == 40 and 0 < len(rows) < 40 and abs(rows.mean() - 19.5) <= 5  # smaller than a character
+        ink = mask[mask > 0]
+        full += bool(np.all(ink == 255))
+        toned += bool(np.mean(ink < 200) > 0.5)  # mostly part ink, as a coloured mark in gray
+        badges += bool(len(rows) >= 22 and len(np.unique(ink)) >= 3)  # a frame, its ground and a picture inside
+    assert full >= 10 and toned >= 20 and badges >= 8  # full-ink shapes, toned ones and Florida's badges
     generator = WindowGenerator(ModelSpec(), SPEC)
     us = next(f for f in SPEC.formats if f.style == "us")
     texts = [render_plate(rng, us, generator.glyph_sets).text for _ in range(30)]
