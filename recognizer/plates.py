@@ -134,7 +134,15 @@ def emblem_mask(rng: np.random.Generator, height: int) -> np.ndarray:
 
 def _badge(rng: np.random.Generator, height: int) -> np.ndarray:
     """A framed badge taller than wide with a small picture inside, as Florida's orange between the two groups of
-    characters looks in gray: ``(h, w)`` uint8 ink amounts, ``h`` 0.55-0.9 of ``height``."""
+    characters looks in gray: a ground of 10-50% ink, one to three blobs and a rim of 50-100% ink.
+
+    Args:
+        rng: Random generator.
+        height: Height of the text line.
+
+    Returns:
+        ``(h, w)`` uint8 ink amounts, ``h`` 0.55-0.9 of ``height`` and ``w`` 0.35-0.7 of ``h``.
+    """
     size = max(6, round(height * rng.uniform(0.55, 0.9)))
     w = max(4, round(size * rng.uniform(0.35, 0.7)))
     badge = np.full((size, w), rng.uniform(0.1, 0.5) * 255, np.float32)
