@@ -171,6 +171,22 @@ def best_paths(probs: np.ndarray, k: int) -> list[tuple[tuple[int, ...], float]]
     return [(path, float(np.exp(score))) for score, path in beams]
 
 
+def path_lengths(columns: np.ndarray) -> np.ndarray:
+    """Characters on each window's best path (each column's likeliest class, repeats merged, "no character"
+    dropped), however many positions there are.
+
+    Args:
+        columns: ``(K, T, C)`` probabilities per column.
+
+    Returns:
+        ``(K,)`` character counts.
+    """
+    best = columns.argmax(axis=2)
+    starts = np.ones(best.shape, bool)
+    starts[:, 1:] = best[:, 1:] != best[:, :-1]
+    return (starts & (best != columns.shape[2] - 1)).sum(axis=1)
+
+
 def columns_to_slots(columns: np.ndarray, positions: int) -> np.ndarray:
     """Per-column character probabilities (CTC) to per-position ones, by the best path.
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recognizer.decode import symbol_classes, weighted_patterns
+from recognizer.decode import path_lengths, symbol_classes, weighted_patterns
 from recognizer.spec import ModelSpec, PlateFormat
 
 _IMPOSSIBLE = -1e9
@@ -152,7 +152,7 @@ class FormatFit:
         return cls(allowed, np.array([len(s) for s in priors], int), np.array(list(priors.values())))
 
     def refit(self, columns: np.ndarray, slots: np.ndarray) -> np.ndarray:
-        """Re-reads the windows whose plain reading has a number of characters no pattern has.
+        """Re-reads the windows whose best path has a number of characters no pattern has.
 
         Such a window's reading becomes the likeliest alignment of its columns that fits a pattern (its prior
         included): position ``j`` gets the column where the alignment's ``j``-th character is likeliest, as the
@@ -169,7 +169,8 @@ class FormatFit:
             (those no pattern fits at all, with fewer columns than characters, are left as they were).
         """
         classes = columns.shape[2]
-        redo = np.flatnonzero(~np.isin((slots.argmax(axis=2) != classes - 1).sum(axis=1), self.lengths))
+        # Counted on the columns: a path of more characters than positions was cut short in ``slots``.
+        redo = np.flatnonzero(~np.isin(path_lengths(columns), self.lengths))
         patterns = len(self.lengths)
         if not len(redo) or not patterns:
             return slots

@@ -1,6 +1,7 @@
 import numpy as np
 
-from recognizer.decode import FormatCheck, best_paths, columns_to_slots, decode, matching_format, o0_equal
+from recognizer.decode import (FormatCheck, best_paths, columns_to_slots, decode, matching_format, o0_equal,
+                               path_lengths)
 from recognizer.spec import ModelSpec, PlateFormat
 
 SMALL = ModelSpec(alphabet="AB0", positions=3)
@@ -88,6 +89,9 @@ def test_columns_to_slots_pads_and_truncates():
     assert decode(columns_to_slots(columns, 2), SMALL).text == "AB"
     padded = columns_to_slots(columns[:1], 3)
     np.testing.assert_allclose(padded[1:], [[0, 0, 0, 1.0], [0, 0, 0, 1.0]])
+    # the path's length is not cut to the positions
+    blank = columns[1]
+    assert path_lengths(np.stack([columns, [columns[0], blank, blank, blank], [blank] * 4])).tolist() == [3, 1, 0]
 
 
 def test_columns_to_slots_of_many_windows_is_each_window_alone():
