@@ -220,7 +220,7 @@ def crop_windows(image: np.ndarray, corners: np.ndarray, window_shape: tuple[int
 
 
 def centred_windows(gray: np.ndarray, boxes: np.ndarray, shares: tuple[float, ...],
-                    window_shape: tuple[int, int]) -> np.ndarray:
+                    window_shape: tuple[int, int], shifts: tuple[float, ...] = (0.0,)) -> np.ndarray:
     """Windows centred on plate boxes, scaled so that each plate spans each given share of the window's width.
 
     Args:
@@ -228,23 +228,30 @@ def centred_windows(gray: np.ndarray, boxes: np.ndarray, shares: tuple[float, ..
         boxes: ``(K, 4)`` plate boxes ``[x, y, w, h]`` in frame pixels.
         shares: ``S`` plate widths as shares of the window width.
         window_shape: ``(height, width)`` of a window.
+        shifts: ``V`` vertical offsets of each window's centre from the plate's, as shares of the window height
+            (positive: the window lower).
 
     Returns:
-        ``(K * S, height, width)`` uint8 windows, candidate by candidate; frame edges are replicated.
+        ``(K * S * V, height, width)`` uint8 windows, candidate by candidate, then share by share; frame edges are
+        replicated.
     """
     wh, ww = window_shape
-    out = np.empty((len(boxes) * len(shares), wh, ww), np.uint8)
-    for k, (x, y, w, h) in enumerate(np.asarray(boxes, np.float64).reshape(-1, 4)):
-        for s, share in enumerate(shares):
+    out = np.empty((len(boxes) * len(shares) * len(shifts), wh, ww), np.uint8)
+    i = 0
+    for x, y, w, h in np.asarray(boxes, np.float64).reshape(-1, 4):
+        for share in shares:
             scale = share * ww / max(w, 1.0)
             half_w, half_h = ww / scale / 2, wh / scale / 2
-            x0, y0 = int(np.floor(x + w / 2 - half_w)), int(np.floor(y + h / 2 - half_h))
-            x1, y1 = int(np.ceil(x + w / 2 + half_w)), int(np.ceil(y + h / 2 + half_h))
-            pads = (max(0, -y0), max(0, y1 - gray.shape[0]), max(0, -x0), max(0, x1 - gray.shape[1]))
-            crop = gray[max(0, y0) : y1, max(0, x0) : x1]
-            if any(pads):
-                crop = cv2.copyMakeBorder(crop, *pads, cv2.BORDER_REPLICATE)
-            out[k * len(shares) + s] = cv2.resize(crop, (ww, wh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+            for shift in shifts:
+                cy = y + h / 2 + shift * wh / scale
+                x0, y0 = int(np.floor(x + w / 2 - half_w)), int(np.floor(cy - half_h))
+                x1, y1 = int(np.ceil(x + w / 2 + half_w)), int(np.ceil(cy + half_h))
+                pads = (max(0, -y0), max(0, y1 - gray.shape[0]), max(0, -x0), max(0, x1 - gray.shape[1]))
+                crop = gray[max(0, y0) : y1, max(0, x0) : x1]
+                if any(pads):
+                    crop = cv2.copyMakeBorder(crop, *pads, cv2.BORDER_REPLICATE)
+                out[i] = cv2.resize(crop, (ww, wh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+                i += 1
     return out
 
 
@@ -483,8 +490,9 @@ class Scanner:
         the geometric mean of those that agree with the winner. A candidate none of whose windows sees a plate
         keeps the scan's reading.
         """
-        shares = self.spec.reread_widths
-        windows = centred_windows(gray, np.array([c.box for c in candidates]), shares, self.window_shape)
+        windows = centred_windows(gray, np.array([c.box for c in candidates]), self.spec.reread_widths, self.window_shape,
+                                  self.spec.reread_shifts)
+        per = len(self.spec.reread_widths) * len(self.spec.reread_shifts)
         size = min(self.spec.batch_size, -(-len(windows) // self.workers))  # a batch for each worker where they fit
 
         def score(start: int) -> tuple[np.ndarray, np.ndarray]:
@@ -495,7 +503,7 @@ class Scanner:
         presence_all, chars_all = np.concatenate([p for p, _ in parts]), np.concatenate([c for _, c in parts])
         reread = []
         for k, candidate in enumerate(candidates):
-            p, c = presence_all[k * len(shares) : (k + 1) * len(shares)], chars_all[k * len(shares) : (k + 1) * len(shares)]
+            p, c = presence_all[k * per : (k + 1) * per], chars_all[k * per : (k + 1) * per]
             if p.max() <= 0:
                 reread.append(candidate)
                 continue

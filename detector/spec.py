@@ -24,6 +24,8 @@ class ScanSpec(BaseModel):
         refine: Re-check each hit that scores highest among its neighbours with batched crops half a stride around it.
         reread_widths: Plate widths, as shares of the window width, at which each candidate is read once more from
             windows centred on its plate box (the reads vote); empty: candidates keep the scan's reading.
+        reread_shifts: Vertical offsets of those windows from the plate's centre, as shares of the window height
+            (positive: the window lower, the plate higher in it); each width is read at each offset.
         full_scan_every: In a stream, every this many pyramid levels one is scanned whole on each frame, the levels
             taking turns, so that each is scanned whole every this many frames (a plate that does not move is
             found within that many); the rest only in the windows touching moving areas and live tracks. The
@@ -57,6 +59,7 @@ class ScanSpec(BaseModel):
     batch_size: int = Field(64, ge=1)
     refine: bool = False
     reread_widths: tuple[float, ...] = (0.62, 0.66, 0.7, 0.74, 0.78)
+    reread_shifts: tuple[float, ...] = (-0.05, 0.0, 0.05)
     full_scan_every: int = Field(15, ge=1)
     motion_downscale: int = Field(4, ge=1, le=16)
     motion_threshold: int = Field(16, ge=1, le=255)
@@ -71,6 +74,8 @@ class ScanSpec(BaseModel):
     def _widths_ordered(self) -> "ScanSpec":
         if any(not 0 < share < 1 for share in self.reread_widths):
             raise ValueError(f"reread_widths must lie between 0 and 1: {list(self.reread_widths)}")
+        if not self.reread_shifts or any(abs(shift) >= 0.5 for shift in self.reread_shifts):
+            raise ValueError(f"reread_shifts must be one or more offsets between -0.5 and 0.5: {list(self.reread_shifts)}")
         if self.min_plate_width > self.max_plate_width:
             raise ValueError(f"min_plate_width ({self.min_plate_width}) exceeds max_plate_width ({self.max_plate_width})")
         return self

@@ -61,31 +61,38 @@ def load_manifest(manifest: Path) -> list[LabelledPlate]:
     return rows
 
 
-def plate_in_windows(gray: np.ndarray, model: ModelSpec, plate_share: float = 0.85) -> np.ndarray:
-    """Places a plate crop in windows at each of ``CROP_PLATE_WIDTHS``.
+def plate_in_windows(gray: np.ndarray, model: ModelSpec, shares: tuple[float, ...] = CROP_PLATE_WIDTHS,
+                     shifts: tuple[float, ...] = (0.0,), plate_share: float = 0.85) -> np.ndarray:
+    """Places a plate crop in windows at each plate width and vertical offset, as the scanner re-reads a candidate
+    (:func:`detector.scanner.centred_windows`).
 
     Args:
         gray: ``(h, w)`` uint8 crop whose plate spans about ``plate_share`` of its width.
         model: Window size.
+        shares: ``S`` plate widths as shares of the window width.
+        shifts: ``V`` vertical offsets of each window's centre from the crop's, as shares of the window height.
         plate_share: Share of the crop's width the plate takes.
 
     Returns:
-        ``(len(CROP_PLATE_WIDTHS), H, W)`` uint8 windows, the crop centred and its edges replicated.
+        ``(S * V, H, W)`` uint8 windows, share by share, the crop centred and its edges replicated.
     """
     wh, ww = model.window_shape
-    out = np.empty((len(CROP_PLATE_WIDTHS), wh, ww), np.uint8)
-    for i, share in enumerate(CROP_PLATE_WIDTHS):
+    out = np.empty((len(shares) * len(shifts), wh, ww), np.uint8)
+    for i, share in enumerate(shares):
         scale = share * ww / (plate_share * gray.shape[1])
         w = max(1, round(gray.shape[1] * scale))
         h = max(1, round(gray.shape[0] * scale))
         resized = cv2.resize(gray, (w, h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
         canvas = cv2.copyMakeBorder(resized, wh, wh, ww, ww, cv2.BORDER_REPLICATE)
-        cy, cx = canvas.shape[0] // 2, canvas.shape[1] // 2
-        out[i] = canvas[cy - wh // 2 : cy - wh // 2 + wh, cx - ww // 2 : cx - ww // 2 + ww]
+        cx = canvas.shape[1] // 2
+        for j, shift in enumerate(shifts):
+            top = canvas.shape[0] // 2 - wh // 2 + round(shift * wh)
+            out[i * len(shifts) + j] = canvas[top : top + wh, cx - ww // 2 : cx - ww // 2 + ww]
     return out
 
 
-def read_crop(network: PlateNetwork, gray: np.ndarray, model: ModelSpec, check: FormatCheck = FormatCheck()) -> str:
+def read_crop(network: PlateNetwork, gray: np.ndarray, model: ModelSpec, check: FormatCheck = FormatCheck(),
+              shares: tuple[float, ...] = CROP_PLATE_WIDTHS, shifts: tuple[float, ...] = (0.0,)) -> str:
     """Reads a plate crop with the reader alone: the windows of :func:`plate_in_windows` vote, weighted by presence.
 
     Args:
@@ -93,14 +100,17 @@ def read_crop(network: PlateNetwork, gray: np.ndarray, model: ModelSpec, check: 
         gray: ``(h, w)`` uint8 crop.
         model: Window spec and alphabet.
         check: Plate formats that may constrain each window's reading (a camera's ``read`` settings).
+        shares: Plate widths of the windows, as shares of the window width.
+        shifts: Vertical offsets of the windows, as shares of the window height.
 
     Returns:
         The plate text.
     """
-    return read_crops(network, [gray], model, check)[0]
+    return read_crops(network, [gray], model, check, shares, shifts)[0]
 
 
 def read_crops(network: PlateNetwork, grays: list[np.ndarray], model: ModelSpec, check: FormatCheck = FormatCheck(),
+               shares: tuple[float, ...] = CROP_PLATE_WIDTHS, shifts: tuple[float, ...] = (0.0,),
                batch_size: int = 256) -> list[str]:
     """:func:`read_crop` for many crops, their windows scored in large batches.
 
@@ -109,6 +119,8 @@ def read_crops(network: PlateNetwork, grays: list[np.ndarray], model: ModelSpec,
         grays: ``(h, w)`` uint8 crops.
         model: Window spec and alphabet.
         check: Plate formats that may constrain each window's reading.
+        shares: Plate widths of the windows, as shares of the window width.
+        shifts: Vertical offsets of the windows, as shares of the window height.
         batch_size: Windows per network call.
 
     Returns:
@@ -116,9 +128,9 @@ def read_crops(network: PlateNetwork, grays: list[np.ndarray], model: ModelSpec,
     """
     if not grays:
         return []
-    per_crop = len(CROP_PLATE_WIDTHS)
-    step = batch_size - batch_size % per_crop
-    windows = np.concatenate([plate_in_windows(g, model) for g in grays])
+    per_crop = len(shares) * len(shifts)
+    step = max(per_crop, batch_size - batch_size % per_crop)
+    windows = np.concatenate([plate_in_windows(g, model, shares, shifts) for g in grays])
     texts = []
     for start in range(0, len(windows), step):
         scores = network.predict_windows(windows[start : start + step])

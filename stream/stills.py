@@ -85,7 +85,8 @@ def evaluate(manifest: Path, scanner: Scanner, network: PlateNetwork, model: Mod
     """Scores reads against a labelled manifest.
 
     Sets with plate boxes are scored end to end (find, then read the plate found at the label's box); crop
-    sets without boxes are scored with the reader alone.
+    sets without boxes are scored with the reader alone, from the windows the scanner re-reads a candidate from
+    (``scan.reread_widths`` and ``scan.reread_shifts``).
 
     Args:
         manifest: A ``manifest.csv``.
@@ -113,7 +114,7 @@ def evaluate(manifest: Path, scanner: Scanner, network: PlateNetwork, model: Mod
         if with_boxes:
             plates = read_image(scanner, gray, model, check)
         else:
-            text = read_crop(network, gray, model, check)
+            text = read_crop(network, gray, model, check, scanner.spec.reread_widths, scanner.spec.reread_shifts)
         times.append((time.monotonic() - started) * 1000)
         for row in by_file[path]:
             total += 1

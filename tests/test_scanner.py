@@ -4,6 +4,7 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 
 from detector.pyramid import build_level, build_pyramid, halving_sources, pyramid_scales
 from detector.regions import gate_blocks, gate_crop, intersect_blocks
@@ -194,6 +195,25 @@ def test_centred_windows_put_the_plate_mid_window_at_each_share():
         assert abs(rows.mean() - 31.5) <= 1.5
     edge = centred_windows(frame, np.array([[0.0, 0.0, 100.0, 20.0]]), (0.7,), (64, 128))  # replicated beyond the frame
     assert edge.shape == (1, 64, 128)
+
+
+def test_centred_windows_shift_each_width_vertically():
+    frame = np.zeros((200, 400), np.uint8)
+    frame[90:110, 150:250] = 255
+    windows = centred_windows(frame, np.array([[150.0, 90.0, 100.0, 20.0]]), (0.5, 0.75), (64, 128), (-0.1, 0.0, 0.1))
+    assert windows.shape == (6, 64, 128)
+    for k, window in enumerate(windows):
+        share, shift = (0.5, 0.75)[k // 3], (-0.1, 0.0, 0.1)[k % 3]
+        columns = np.flatnonzero(window.max(axis=0) > 127)
+        assert abs(len(columns) - share * 128) <= 2 and abs(columns.mean() - 63.5) <= 1.5
+        rows = np.flatnonzero(window.max(axis=1) > 127)
+        assert abs(rows.mean() - (31.5 - shift * 64)) <= 1.5  # a window lower down shows the plate higher in it
+
+
+def test_reread_shifts_must_be_offsets_within_the_window():
+    for shifts in ((), (0.0, 0.5)):
+        with pytest.raises(ValueError, match="reread_shifts"):
+            ScanSpec(reread_shifts=shifts)
 
 
 def off_centre_misreading_network(windows: np.ndarray) -> FakeScores:
