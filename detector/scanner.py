@@ -242,10 +242,10 @@ def centred_windows(gray: np.ndarray, boxes: np.ndarray, shares: tuple[float, ..
         for share in shares:
             scale = share * ww / max(w, 1.0)
             half_w, half_h = ww / scale / 2, wh / scale / 2
+            x0, x1 = int(np.floor(x + w / 2 - half_w)), int(np.ceil(x + w / 2 + half_w))
             for shift in shifts:
                 cy = y + h / 2 + shift * wh / scale
-                x0, y0 = int(np.floor(x + w / 2 - half_w)), int(np.floor(cy - half_h))
-                x1, y1 = int(np.ceil(x + w / 2 + half_w)), int(np.ceil(cy + half_h))
+                y0, y1 = int(np.floor(cy - half_h)), int(np.ceil(cy + half_h))
                 pads = (max(0, -y0), max(0, y1 - gray.shape[0]), max(0, -x0), max(0, x1 - gray.shape[1]))
                 crop = gray[max(0, y0) : y1, max(0, x0) : x1]
                 if any(pads):

@@ -171,6 +171,14 @@ def best_paths(probs: np.ndarray, k: int) -> list[tuple[tuple[int, ...], float]]
     return [(path, float(np.exp(score))) for score, path in beams]
 
 
+def _best_path_runs(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(K, T)`` each column's likeliest class, and ``(K, T)`` whether a run of one class starts at the column."""
+    best = columns.argmax(axis=2)
+    starts = np.ones(best.shape, bool)
+    starts[:, 1:] = best[:, 1:] != best[:, :-1]
+    return best, starts
+
+
 def path_lengths(columns: np.ndarray) -> np.ndarray:
     """Characters on each window's best path (each column's likeliest class, repeats merged, "no character"
     dropped), however many positions there are.
@@ -181,9 +189,7 @@ def path_lengths(columns: np.ndarray) -> np.ndarray:
     Returns:
         ``(K,)`` character counts.
     """
-    best = columns.argmax(axis=2)
-    starts = np.ones(best.shape, bool)
-    starts[:, 1:] = best[:, 1:] != best[:, :-1]
+    best, starts = _best_path_runs(columns)
     return (starts & (best != columns.shape[2] - 1)).sum(axis=1)
 
 
@@ -209,9 +215,7 @@ def columns_to_slots(columns: np.ndarray, positions: int) -> np.ndarray:
     slots[..., classes - 1] = 1.0
     if not count or not span:
         return slots
-    best = columns.argmax(axis=2)  # (K, T)
-    starts = np.ones((count, span), bool)
-    starts[:, 1:] = best[:, 1:] != best[:, :-1]
+    best, starts = _best_path_runs(columns)
     first = np.flatnonzero(starts.ravel())  # flat column index where each run of one class starts, row by row
     run = np.cumsum(starts.ravel()) - 1  # the run of each column
     value = np.take_along_axis(columns, best[..., None], axis=2).ravel()  # each column's best probability
