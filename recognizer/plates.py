@@ -27,10 +27,7 @@ _PLATE_TYPEFACE = {"eu": 0.5, "br_old": 0.6, "br_red": 0.6, "mercosur": 0.6, "us
 _BAR_ONE = {"br_old": 0.85, "br_red": 0.85}
 """Share of plates of a style whose ``1`` and ``I`` are one plain bar, as in the old Brazilian typeface."""
 _EMBLEM = {"us": 0.5}
-"""Share of plates of a style with a mark among their characters (a state's outline or badge, a heart, a dot)."""
-_EMBLEM_AT_END = 0.3
-"""Share of those marks that stand beside the text rather than between two characters: two thirds before the first
-character (Arizona's cactus), a third after the last."""
+"""Share of plates of a style with a mark between two characters (a state's outline or badge, a heart, a dot)."""
 _TONED_EMBLEM = 0.5
 """Share of the small emblems drawn in part ink (a coloured mark in gray) rather than full ink."""
 _BADGE = 0.3
@@ -88,20 +85,8 @@ def stem_width(glyphs: GlyphSet) -> float:
     return float(np.median(middle.sum(axis=1)))
 
 
-def with_emblem(rng: np.random.Generator, text: str) -> str:
-    """A plate's text with a ``*`` where its mark stands: beside the text for ``_EMBLEM_AT_END`` of marks (two thirds
-    before the first character, a third after the last), otherwise between two characters, at least two from
-    either end.
-    """
-    if rng.random() < _EMBLEM_AT_END:
-        k = 0 if rng.random() < 2 / 3 else len(text)
-    else:
-        k = int(rng.integers(2, len(text) - 1))
-    return text[:k] + "*" + text[k:]
-
-
 def emblem_mask(rng: np.random.Generator, height: int) -> np.ndarray:
-    """A mark standing between two characters of a plate, or beside its text.
+    """A mark standing between two characters of a plate.
 
     ``_BADGE`` of them are a framed badge taller than wide with a small picture inside (:func:`_badge`). The others
     are a small filled shape: a disc, a diamond, a short bar, a square or a rough outline (a state's shape), half
@@ -273,7 +258,8 @@ def render_plate(rng: np.random.Generator, plate_format: PlateFormat, glyph_sets
     pattern = plate_format.patterns[rng.integers(len(plate_format.patterns))]
     text = random_text(rng, pattern)
     if style in _EMBLEM and rng.random() < _EMBLEM[style]:
-        text = with_emblem(rng, text)
+        k = int(rng.integers(2, len(text) - 1))
+        text = text[:k] + "*" + text[k:]
     glyphs = uk_glyphs if style.startswith("uk") and uk_glyphs is not None else glyph_sets[rng.integers(len(glyph_sets))]
     if plate_glyphs and rng.random() < _PLATE_TYPEFACE.get(style, 0.0):
         glyphs = plate_glyphs[rng.integers(len(plate_glyphs))]

@@ -113,7 +113,7 @@ def _default_formats() -> list[PlateFormat]:
         PlateFormat(name="br_red", pattern="LLL-NNNN", style="br_red", weight=0.4),
         PlateFormat(name="mercosur_ar", pattern="LL NNN LL", style="mercosur", weight=0.5),
         PlateFormat(name="mercosur_br", pattern="LLLNLNN", style="mercosur", weight=0.5),
-        PlateFormat(name="us", pattern="NLLLNNN|LLLNNNN|LLL-NNNN|NAAANNN|AAA AAAA|AAAAAA|AAA-AAA|AAAAA|AAAAAAA", style="us", weight=2.0),
+        PlateFormat(name="us", pattern="NLLLNNN|LLLNNNN|AAAAAA|AAAAA|NAAANNN|AAAAAAA", style="us", weight=2.0),
     ]
 
 

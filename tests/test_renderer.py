@@ -119,13 +119,10 @@ def test_plate_typeface_draws_every_character_with_square_bowls():
     assert slanted == open_top
 
 
-def test_us_emblems_stand_among_or_beside_the_characters_and_stay_out_of_the_label():
-    from recognizer.plates import emblem_mask, render_plate, with_emblem
+def test_us_emblems_stand_between_characters_and_stay_out_of_the_label():
+    from recognizer.plates import emblem_mask, render_plate
 
     rng = np.random.default_rng(0)
-    places = np.array([with_emblem(rng, "ABC1234").index("*") for _ in range(600)])
-    assert set(places) == {0, 2, 3, 4, 5, 7}  # between two characters, or before the first or after the last
-    assert 0.12 < np.mean(places == 0) < 0.28 and 0.05 < np.mean(places == 7) < 0.15  # Arizona's cactus comes first
     full = toned = badges = 0
     for _ in range(60):
         mask = emblem_mask(rng, 40)
