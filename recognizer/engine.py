@@ -69,7 +69,7 @@ class Scores:
 
 class Runner(Protocol):
     """Maps ``(N, H, W, 1)`` float32 images to the raw ``(window, columns)`` score maps of
-    :func:`recognizer.network.build_network`."""
+    :func:`recognizer.training.network.build_network`."""
 
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
@@ -125,7 +125,7 @@ def load_keras_network(weights: Path, model: ModelSpec) -> PlateNetwork:
     """The network in Keras (imports TensorFlow).
 
     Args:
-        weights: ``.weights.h5`` file of :func:`recognizer.network.build_network`'s layers.
+        weights: ``.weights.h5`` file of :func:`recognizer.training.network.build_network`'s layers.
         model: Window spec.
 
     Raises:
@@ -133,7 +133,7 @@ def load_keras_network(weights: Path, model: ModelSpec) -> PlateNetwork:
     """
     if not weights.is_file():
         raise FileNotFoundError(f"model weights not found: {weights}")
-    from recognizer.network import build_network
+    from recognizer.training.network import build_network
 
     net = build_network(model)
     net.load_weights(weights)
@@ -141,7 +141,7 @@ def load_keras_network(weights: Path, model: ModelSpec) -> PlateNetwork:
 
 
 def keras_network(net, model: ModelSpec) -> PlateNetwork:  # type: ignore[no-untyped-def]
-    """Wraps a Keras model from :func:`recognizer.network.build_network`."""
+    """Wraps a Keras model from :func:`recognizer.training.network.build_network`."""
 
     def run(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         window, columns = net(x, training=False)
@@ -152,14 +152,14 @@ def keras_network(net, model: ModelSpec) -> PlateNetwork:  # type: ignore[no-unt
 
 def export_onnx(weights: Path, model: ModelSpec, out: Path) -> None:
     """Writes the ONNX form of a Keras weights file (any input size), its input scaling folded into the first
-    convolution (:func:`recognizer.network.fold_input_scale`).
+    convolution (:func:`recognizer.training.network.fold_input_scale`).
 
     Args:
         weights: ``.weights.h5`` file.
         model: Window spec.
         out: The ``.onnx`` file to write.
     """
-    from recognizer.network import build_network, fold_input_scale
+    from recognizer.training.network import build_network, fold_input_scale
 
     net = build_network(model)
     net.load_weights(weights)
@@ -170,7 +170,7 @@ def export_onnx(weights: Path, model: ModelSpec, out: Path) -> None:
 
 
 def int8_path(onnx: Path) -> Path:
-    """Where the 8-bit form of an ONNX file is kept (:mod:`recognizer.quantize`): ``anpr.onnx`` -> ``anpr.int8.onnx``."""
+    """Where the 8-bit form of an ONNX file is kept (:mod:`recognizer.training.quantize`): ``anpr.onnx`` -> ``anpr.int8.onnx``."""
     return onnx.with_suffix(".int8.onnx")
 
 

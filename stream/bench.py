@@ -13,7 +13,7 @@ import numpy as np
 from detector.pyramid import build_pyramid, pyramid_scales
 from detector.scanner import crop_windows, window_grid
 from detector.schedule import FocusedScanner
-from recognizer.clip import make_clip
+from recognizer.synth.clip import make_clip
 from recognizer.engine import PlateNetwork
 from recognizer.outputs import STRIDE
 from stream.capture import Capture

@@ -281,7 +281,7 @@ def _cmd_events(config: AppConfig, args: argparse.Namespace) -> int:
 def _export(config: AppConfig, weights: Path, onnx: Path) -> None:
     """Writes the ONNX network of a weights file and its 8-bit form beside it."""
     from recognizer.engine import export_onnx, int8_path
-    from recognizer.quantize import quantize_int8
+    from recognizer.training.quantize import quantize_int8
 
     export_onnx(weights, config.model, onnx)
     quantize_int8(onnx, config.model, config.renderer, int8_path(onnx))
@@ -297,7 +297,7 @@ def _out_paths(config: AppConfig, out: Path | None) -> tuple[Path, Path]:
 
 
 def _cmd_train(config: AppConfig, args: argparse.Namespace) -> int:
-    from recognizer.train import train
+    from recognizer.training.train import train
 
     overrides = {"epochs": args.epochs, "seed": args.seed}
     spec = config.train.model_copy(update={key: value for key, value in overrides.items() if value is not None})
@@ -310,7 +310,7 @@ def _cmd_train(config: AppConfig, args: argparse.Namespace) -> int:
 
 
 def _cmd_train_gate(config: AppConfig, args: argparse.Namespace) -> int:
-    from recognizer.gate_train import train_gate
+    from recognizer.training.gate_train import train_gate
 
     train_gate(config.model, config.renderer, config.train, config.gate, args.run_dir, resolve(args.out))
     print(f"wrote {resolve(args.out)}")
@@ -323,7 +323,7 @@ def _cmd_export(config: AppConfig, args: argparse.Namespace) -> int:
 
 
 def _cmd_average(config: AppConfig, args: argparse.Namespace) -> int:
-    from recognizer.averaging import average_weights
+    from recognizer.training.averaging import average_weights
 
     weights, onnx = _out_paths(config, args.out)
     average_weights(config.model, [resolve(path) for path in args.weights], weights)
@@ -372,7 +372,7 @@ def _cmd_bench(config: AppConfig, args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(config: AppConfig, args: argparse.Namespace) -> int:
-    from recognizer.clip import make_clip
+    from recognizer.synth.clip import make_clip
 
     vehicles = make_clip(args.out, config.model, config.renderer)
     print(f"wrote {args.out}: " + ", ".join(v.plate for v in vehicles))

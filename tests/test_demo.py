@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from conftest import DEMO, ENV, ROOT, anpr, events, without_times
-from recognizer.clip import load_truth
+from recognizer.synth.clip import load_truth
 from stream.config import DEMO_CONFIG
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from detector.scanner import crop_windows, window_grid
 from recognizer.gate import GATE_STRIDE, build_gate, load_onnx_gate
-from recognizer.gate_train import export_gate
+from recognizer.training.gate_train import export_gate
 from recognizer.spec import GateSpec, ModelSpec
 
 MODEL, GATE = ModelSpec(), GateSpec()
@@ -57,7 +57,7 @@ def test_missing_gate_file_is_a_clear_error(tmp_path):
 
 
 def test_gate_training_writes_its_best_weights_and_onnx(tmp_path):
-    from recognizer.gate_train import train_gate
+    from recognizer.training.gate_train import train_gate
     from recognizer.spec import GateSpec, ModelSpec, RendererSpec, TrainSpec
 
     tiny = TrainSpec(batch_size=4, steps_per_epoch=2, epochs=1, val_windows=8, real_crops=None)

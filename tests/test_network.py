@@ -19,7 +19,7 @@ def random_net(request, tmp_path_factory) -> tuple[Path, ModelSpec]:
     """Random weights of each network layout, and that layout."""
     import keras
 
-    from recognizer.network import build_network
+    from recognizer.training.network import build_network
 
     keras.utils.set_random_seed(0)
     net = build_network(request.param)
@@ -45,7 +45,7 @@ def test_finer_columns_double_the_columns():
 
 
 def _keras_weights(path, model):
-    from recognizer.network import build_network
+    from recognizer.training.network import build_network
 
     net = build_network(model)
     net.load_weights(path)
@@ -92,7 +92,7 @@ def test_int8_export_keeps_float_output_convolutions_and_close_scores(random_net
     import onnx
 
     from recognizer.engine import int8_path
-    from recognizer.quantize import output_convolutions, quantize_int8
+    from recognizer.training.quantize import output_convolutions, quantize_int8
     from recognizer.spec import RendererSpec
 
     weights, model = random_net

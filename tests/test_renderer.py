@@ -3,9 +3,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recognizer.glyphs import find_fonts
+from recognizer.synth.glyphs import find_fonts
 from recognizer.spec import ModelSpec, RendererSpec
-from recognizer.windows import WindowGenerator, encode_text, plate_present
+from recognizer.synth.windows import WindowGenerator, encode_text, plate_present
 
 SPEC = RendererSpec()
 
@@ -66,8 +66,8 @@ def test_missing_fonts_fail_clearly(tmp_path: Path):
 
 
 def test_old_brazilian_one_and_i_are_the_same_plain_bar():
-    from recognizer.glyphs import load_glyph_sets
-    from recognizer.plates import _text_strip, stem_width
+    from recognizer.synth.glyphs import load_glyph_sets
+    from recognizer.synth.plates import _text_strip, stem_width
 
     [glyphs] = load_glyph_sets([p for p in find_fonts(list(SPEC.font_dirs)) if p.name == "DejaVuSansMono.ttf"], "01I")
     assert stem_width(glyphs) < glyphs.masks["I"].shape[1] / 2  # the monospaced I has serifs; its stem is narrower
@@ -84,7 +84,7 @@ def test_old_brazilian_one_and_i_are_the_same_plain_bar():
 
 
 def test_rounded_polyline_rounds_only_marked_corners():
-    from recognizer.stroke_font import rounded_polyline
+    from recognizer.synth.stroke_font import rounded_polyline
 
     square = [(0, 0), (10, 0, 1), (10, 10), (0, 10)]
     line = rounded_polyline(square, 4.0, closed=False, steps=4)
@@ -96,8 +96,8 @@ def test_rounded_polyline_rounds_only_marked_corners():
 
 
 def test_plate_typeface_draws_every_character_with_square_bowls():
-    from recognizer.glyphs import GLYPH_HEIGHT
-    from recognizer.stroke_font import VARIANTS, stroke_glyph_sets
+    from recognizer.synth.glyphs import GLYPH_HEIGHT
+    from recognizer.synth.stroke_font import VARIANTS, stroke_glyph_sets
 
     alphabet = ModelSpec().alphabet
     sets = stroke_glyph_sets(alphabet + "-")
@@ -120,7 +120,7 @@ def test_plate_typeface_draws_every_character_with_square_bowls():
 
 
 def test_us_emblems_stand_between_characters_and_stay_out_of_the_label():
-    from recognizer.plates import emblem_mask, render_plate
+    from recognizer.synth.plates import emblem_mask, render_plate
 
     rng = np.random.default_rng(0)
     full = toned = badges = 0

@@ -5,7 +5,7 @@ import subprocess
 import time
 
 from conftest import ANPR, DEMO, ENV, ROOT, anpr, events
-from recognizer.clip import load_truth
+from recognizer.synth.clip import load_truth
 from stream.config import DEMO_CONFIG
 
 

@@ -8,7 +8,7 @@ import cv2
 import pytest
 
 from conftest import DEMO, anpr
-from recognizer.clip import load_truth
+from recognizer.synth.clip import load_truth
 
 
 @pytest.fixture(scope="module")

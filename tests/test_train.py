@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from recognizer.spec import ModelSpec, RendererSpec, TrainSpec
-from recognizer.train import train
+from recognizer.training.train import train
 
 
 def conv_kernels(weights: Path) -> list[np.ndarray]:
-    from recognizer.network import build_network
+    from recognizer.training.network import build_network
 
     model = ModelSpec()
     net = build_network(model, model.window_shape)
@@ -39,7 +39,7 @@ def test_training_resumes_and_a_further_phase_starts_from_weights(tmp_path: Path
 def test_averaged_weights_are_the_mean_of_every_weight_and_export_beside_their_file(tmp_path: Path):
     import keras
 
-    from recognizer.network import build_network
+    from recognizer.training.network import build_network
     from stream.cli import main
 
     model = ModelSpec()

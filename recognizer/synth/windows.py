@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from recognizer.glyphs import GlyphSet, find_fonts, load_glyph_sets, render_glyphs
-from recognizer.plates import PlateImage, render_plate
-from recognizer.stroke_font import stroke_glyph_sets
-from recognizer.scenes import draw_text, render_scene
+from recognizer.synth.glyphs import GlyphSet, find_fonts, load_glyph_sets, render_glyphs
+from recognizer.synth.plates import PlateImage, render_plate
+from recognizer.synth.stroke_font import stroke_glyph_sets
+from recognizer.synth.scenes import draw_text, render_scene
 from recognizer.spec import ModelSpec, RendererSpec
 
 

@@ -7,7 +7,7 @@ import string
 import cv2
 import numpy as np
 
-from recognizer.glyphs import GlyphSet
+from recognizer.synth.glyphs import GlyphSet
 
 
 def _random_word(rng: np.random.Generator) -> str:

@@ -12,8 +12,8 @@ import numpy as np
 
 from recognizer.gate import build_gate
 from recognizer.spec import GateSpec, ModelSpec, RendererSpec, TrainSpec
-from recognizer.train import batch_stream, train_epoch, validation_windows, warmup_cosine
-from recognizer.windows import WindowBatch
+from recognizer.training.train import batch_stream, train_epoch, validation_windows, warmup_cosine
+from recognizer.synth.windows import WindowBatch
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from recognizer.glyphs import find_fonts, load_glyph_sets
-from recognizer.plates import render_plate
-from recognizer.scenes import render_scene
+from recognizer.synth.glyphs import find_fonts, load_glyph_sets
+from recognizer.synth.plates import render_plate
+from recognizer.synth.scenes import render_scene
 from recognizer.spec import ModelSpec, RendererSpec
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from recognizer.glyphs import GLYPH_HEIGHT, GlyphSet
+from recognizer.synth.glyphs import GLYPH_HEIGHT, GlyphSet
 
 Point = tuple[float, float] | tuple[float, float, float]
 """``(x, y)`` on the 10 x 16 grid (y down), or ``(x, y, r)`` with ``r`` times the set's radius rounding that corner."""

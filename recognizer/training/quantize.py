@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from recognizer.spec import ModelSpec, RendererSpec
-from recognizer.windows import WindowGenerator
+from recognizer.synth.windows import WindowGenerator
 
 log = logging.getLogger(__name__)
 

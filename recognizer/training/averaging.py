@@ -22,7 +22,7 @@ def average_weights(model: ModelSpec, sources: list[Path], out: Path) -> None:
     Raises:
         FileNotFoundError: A source is missing.
     """
-    from recognizer.network import build_network
+    from recognizer.training.network import build_network
 
     for source in sources:
         if not source.is_file():

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from recognizer.glyphs import GLYPH_HEIGHT, GlyphSet
+from recognizer.synth.glyphs import GLYPH_HEIGHT, GlyphSet
 from recognizer.spec import PlateFormat
 
 PLATE_HEIGHT = 110
@@ -23,7 +23,7 @@ _DEFAULT_STRETCH = (0.6, 1.2)
 _SPACING = {"br_old": (0.05, 0.22), "br_red": (0.05, 0.22)}
 _DEFAULT_SPACING = (0.03, 0.12)
 _PLATE_TYPEFACE = {"eu": 0.5, "br_old": 0.6, "br_red": 0.6, "mercosur": 0.6, "us": 0.3}
-"""Share of plates of a style drawn in the project's own plate typeface (:mod:`recognizer.stroke_font`), where given."""
+"""Share of plates of a style drawn in the project's own plate typeface (:mod:`recognizer.synth.stroke_font`), where given."""
 _BAR_ONE = {"br_old": 0.85, "br_red": 0.85}
 """Share of plates of a style whose ``1`` and ``I`` are one plain bar, as in the old Brazilian typeface."""
 _EMBLEM = {"us": 0.5}

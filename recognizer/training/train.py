@@ -18,7 +18,7 @@ from recognizer.engine import keras_network
 from recognizer.outputs import BOX_CHANNELS, WINDOW_CHANNELS, columns_per_window
 from recognizer.realdata import load_manifest, read_crops
 from recognizer.spec import ModelSpec, RendererSpec, TrainSpec
-from recognizer.windows import WindowBatch, WindowGenerator
+from recognizer.synth.windows import WindowBatch, WindowGenerator
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +173,8 @@ def training_model(net):  # type: ignore[no-untyped-def]
 
 
 def window_network(trainer, model: ModelSpec):  # type: ignore[no-untyped-def]
-    """A window network (:func:`recognizer.network.build_network`) holding the trainer's current weights."""
-    from recognizer.network import build_network
+    """A window network (:func:`recognizer.training.network.build_network`) holding the trainer's current weights."""
+    from recognizer.training.network import build_network
 
     net = build_network(model, model.window_shape)
     for layer in net.layers:
@@ -235,7 +235,7 @@ def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Pa
     """
     import keras
 
-    from recognizer.network import build_network
+    from recognizer.training.network import build_network
 
     run_dir.mkdir(parents=True, exist_ok=True)
     state_path, checkpoint = run_dir / "state.json", run_dir / "checkpoint.keras"

@@ -1,0 +1,1 @@
+"""Training the networks: their definition, training loops, export, quantisation and averaging."""
