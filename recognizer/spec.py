@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 
+from recognizer.synth.designs import DESIGNS
+
 BLANK = "_"
 """Label of the "no character" class; it is always the last class of every position."""
 
@@ -68,31 +70,30 @@ class PlateFormat(StrictModel):
 
     Attributes:
         name: Short name, e.g. ``br_old``.
-        pattern: Characters of the plate: ``L`` a letter, ``N`` a digit, ``A`` either, ``-`` or a space a
-            gap that is drawn but not read. Several patterns may be separated by ``|``.
-        style: Drawing style: ``uk_front``, ``uk_rear``, ``eu``, ``br_old``, ``br_red``, ``mercosur`` or ``us``.
+        pattern: Characters of the plate: ``L`` a letter, ``N`` a digit, ``A`` either, ``-`` (a hyphen) or a space
+            a gap that is drawn but not read. Several patterns may be separated by ``|``.
+        design: Name of the plate design it is drawn in, one of :data:`recognizer.synth.designs.DESIGNS`.
         weight: Relative frequency among generated plates.
     """
 
     name: str
     pattern: str
-    style: str
+    design: str
     weight: float = Field(1.0, gt=0)
 
     @field_validator("pattern")
     @classmethod
     def _valid_pattern(cls, value: str) -> str:
         for part in value.split("|"):
-            if not part or set(part) - set("LNA- "):
+            if not part or set(part) - set("LNA- ") or not set(part) & set("LNA"):
                 raise ValueError(f"pattern parts use only L, N, A, '-' and ' ': {value!r}")
         return value
 
-    @field_validator("style")
+    @field_validator("design")
     @classmethod
-    def _known_style(cls, value: str) -> str:
-        styles = {"uk_front", "uk_rear", "eu", "br_old", "br_red", "mercosur", "us"}
-        if value not in styles:
-            raise ValueError(f"style must be one of {sorted(styles)}: {value!r}")
+    def _known_design(cls, value: str) -> str:
+        if value not in DESIGNS:
+            raise ValueError(f"design {value!r} is not one of {sorted(DESIGNS)}")
         return value
 
     @property
@@ -101,20 +102,56 @@ class PlateFormat(StrictModel):
         return self.pattern.split("|")
 
 
+_DEFAULT_FORMATS: tuple[tuple[str, str, str, float], ...] = (
+    # name, pattern(s), design, weight
+    ("uk_front", "LLNN LLL", "uk_front", 0.8),
+    ("uk_rear", "LLNN LLL", "uk_rear", 0.8),
+    ("es", "NNNN LLL", "es", 0.5),
+    ("uk_old", "LNNN LLL|LLL NNNL|LLL NNN", "uk_rear", 0.15),
+    ("uk_square", "LLNN LLL", "uk_square", 0.1),
+    ("es_old", "L NNNN LL|LL NNNN LL|LL NNNN L", "es_old", 0.15),
+    ("de", "L LL NNNN|LL LL NNNN|LLL LL NNN|LL L NNNN|L L NNNN|LLL L NNNN|LLL LL NNNN", "de", 0.5),
+    ("fr", "LL-NNN-LL", "fr", 0.4),
+    ("it", "LL NNNLL", "it", 0.4),
+    ("nl", "NN-LLL-N|N-LLL-NN|LL-NNN-L|L-NNN-LL|NN-LL-LL|LL-NN-LL|LL-LL-NN|LLL-NN-L|L-NN-LLL|N-LL-NNN|NNN-LL-N",
+     "nl", 0.5),
+    ("be", "N-LLL-NNN|LLL-NNN", "be", 0.3),
+    ("pl", "LL NNNNN|LLL NNNN|LL NNNLL|LLL NNLL|LLL NNNLL|LL NNNNL", "pl", 0.5),
+    ("cz", "NLN NNNN|NLL NNNN|NLA NNNN", "cz", 0.3),
+    ("sk", "LL NNNLL|LL-NNNLL", "sk", 0.3),
+    ("at", "L NNNNN L|LL NNN LL|LL NNNN L|L NNN LLL", "at", 0.3),
+    ("pt", "LL-NN-LL|NN-LL-NN|NN-NN-LL|LL-NN-NN", "pt", 0.3),
+    ("ro", "L NN LLL|LL NN LLL|L NNN LLL", "ro", 0.3),
+    ("eu", "LL NNN LL|LL NNNN|LLL NNN|NNN LLL|LL NNNN LL|L NNNN LL|LLL NNNNN", "eu", 0.4),
+    ("eu_square", "LL NNNNN|LL LL NNN|LLL NNNN", "eu_square", 0.1),
+    ("ua", "LL NNNN LL", "ua", 0.5),
+    ("br_old", "LLL-NNNN", "br_old", 1.2),
+    ("br_red", "LLL-NNNN", "br_red", 0.3),
+    ("mercosur_ar", "LL NNN LL", "mercosur", 0.3),
+    ("mercosur_br", "LLLNLNN", "mercosur", 0.6),
+    ("ar_old", "LLL NNN", "ar_old", 0.2),
+    ("us", "NLLLNNN|LLLNNNN|AAAAAA|AAAAA|NAAANNN|AAAAAAA", "us", 1.6),
+    ("generic", "LLLNNN|LLNNNN|AAAAAA", "generic", 0.3),
+    ("short", "AAAA|LLNN|NNNN", "generic", 0.1),
+    ("moto", "LL NNNN|LLL NNN|NN LLL", "moto", 0.1),
+)
+
+
 def _default_formats() -> list[PlateFormat]:
-    return [
-        PlateFormat(name="uk_front", pattern="LLNN LLL", style="uk_front", weight=1.0),
-        PlateFormat(name="uk_rear", pattern="LLNN LLL", style="uk_rear", weight=1.0),
-        PlateFormat(name="es", pattern="NNNN LLL", style="eu", weight=0.6),
-        PlateFormat(name="pl", pattern="LL NNNNN|LLL NNNN|LL NNNLL", style="eu", weight=0.5),
-        PlateFormat(name="sk_cz", pattern="LL NNNLL|NLN NNNN", style="eu", weight=0.5),
-        PlateFormat(name="de", pattern="L LL NNNN|LL LL NNN|LLL L NNN", style="eu", weight=0.4),
-        PlateFormat(name="br_old", pattern="LLL-NNNN", style="br_old", weight=2.0),
-        PlateFormat(name="br_red", pattern="LLL-NNNN", style="br_red", weight=0.4),
-        PlateFormat(name="mercosur_ar", pattern="LL NNN LL", style="mercosur", weight=0.5),
-        PlateFormat(name="mercosur_br", pattern="LLLNLNN", style="mercosur", weight=0.5),
-        PlateFormat(name="us", pattern="NLLLNNN|LLLNNNN|AAAAAA|AAAAA|NAAANNN|AAAAAAA", style="us", weight=2.0),
-    ]
+    return [PlateFormat(name=name, pattern=pattern, design=design, weight=weight)
+            for name, pattern, design, weight in _DEFAULT_FORMATS]
+
+
+DEBIAN_FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/dejavu"),
+    Path("/usr/share/fonts/truetype/liberation2"),
+    Path("/usr/share/fonts/truetype/liberation"),
+    Path("/usr/share/fonts/truetype/freefont"),
+    Path("/usr/share/fonts/opentype/bebas-neue"),
+    Path("/usr/share/fonts/truetype/opendin"),
+    Path("/usr/share/fonts/truetype/roadgeek"),
+)
+"""Folders of the Debian font packages ``scripts/setup.sh`` installs (DIN 1451 and Highway Gothic among them)."""
 
 
 class RendererSpec(StrictModel):
@@ -122,8 +159,11 @@ class RendererSpec(StrictModel):
 
     Attributes:
         formats: Plate formats and their frequencies.
-        font_dirs: Folders searched for ``.ttf``/``.otf`` fonts; missing folders are skipped.
-        uk_font: Optional font for UK styles (the UK plate font); Debian fonts stand in when absent.
+        font_dirs: Folders searched for ``.ttf``/``.otf`` fonts, relative ones from the repository root; missing
+            folders are skipped. A design draws in the fonts it names (:mod:`recognizer.synth.designs`) where they
+            are found here (training configs add ``../shared/fonts``), and in any font found otherwise.
+        uk_font: One more font file to load (e.g. the UK plate face, not shipped: training configs name it); None
+            or a missing file: only those of ``font_dirs``.
         positive_fraction: Share of generated windows that hold a plate by the presence rule.
         min_fill: A plate is present only if its width or its height exceeds this share of the window's.
         max_width_fill: ... and its width is under this share of the window's width,
@@ -131,16 +171,8 @@ class RendererSpec(StrictModel):
     """
 
     formats: list[PlateFormat] = Field(default_factory=_default_formats)
-    font_dirs: list[Path] = Field(
-        default_factory=lambda: [
-            Path("/usr/share/fonts/truetype/dejavu"),
-            Path("/usr/share/fonts/truetype/liberation2"),
-            Path("/usr/share/fonts/truetype/liberation"),
-            Path("/usr/share/fonts/truetype/freefont"),
-            Path("/usr/share/fonts/opentype/bebas-neue"),
-        ]
-    )
-    uk_font: Path | None = Path("../shared/fonts/CharlesWright-Bold.otf")
+    font_dirs: list[Path] = Field(default_factory=lambda: list(DEBIAN_FONT_DIRS))
+    uk_font: Path | None = None
     positive_fraction: float = Field(0.6, gt=0, lt=1)
     min_fill: float = Field(0.6, gt=0, lt=1)
     max_width_fill: float = Field(0.8, gt=0, le=1)
@@ -188,10 +220,15 @@ class TrainSpec(StrictModel):
         seed: Seed of the generator and of the weights.
         workers: Processes that render training windows.
         val_windows: Generated windows held back for validation.
-        real_crops: Manifest of real plate crops scored after every epoch (validation only).
+        real_crops: Manifest of real plate crops scored after every epoch (validation only); None: none.
         init_weights: Window-network weights a new run starts from (a further phase of training); None: random.
         keep: The weights a run copies out when it ends: its epoch with the best real-crop score (the generated
             score without real crops), or its last epoch.
+        bank: A bank of windows (``anpr render-bank``) to train on, reshuffled and augmented every pass, instead of
+            windows rendered during training; its difficulties are spread already, so ``ramp_epochs`` is unused,
+            and ``workers`` threads (at most 4) prepare its batches. None: render during training.
+        max_minutes: Stop after the first epoch that ends past this many minutes of this run's wall time (the
+            weights are written as after any epoch; running again resumes); None: run all epochs.
     """
 
     batch_size: int = Field(64, ge=1)
@@ -202,9 +239,11 @@ class TrainSpec(StrictModel):
     seed: int = 1
     workers: int = Field(1, ge=1)
     val_windows: int = Field(2000, ge=1)
-    real_crops: Path | None = Path("../shared/data/dev/openalpr_br_crops/manifest.csv")
+    real_crops: Path | None = None
     init_weights: Path | None = None
     keep: Literal["best", "last"] = "best"
+    bank: Path | None = None
+    max_minutes: float | None = Field(None, gt=0)
 
 
 class RecognizerSpec(StrictModel):

@@ -25,13 +25,13 @@ def test_best_paths_are_ordered():
 
 
 def test_format_is_a_flag_not_a_correction():
-    formats = [PlateFormat(name="br", pattern="LLL-NNNN", style="br_old")]
+    formats = [PlateFormat(name="br", pattern="LLL-NNNN", design="br_old")]
     assert matching_format("ABC1234", formats) == "br"
     assert matching_format("ABC12345", formats) is None
     assert matching_format("AB01234", formats) is None
 
 
-LETTER_DIGIT = (PlateFormat(name="ln", pattern="L-N", style="br_old"),)
+LETTER_DIGIT = (PlateFormat(name="ln", pattern="L-N", design="br_old"),)
 # "0" is likeliest at the first position, "A" a close second; the second position is sure to be "0".
 O_FOR_0 = np.array([[0.35, 0.05, 0.55, 0.05], [0.05, 0.05, 0.85, 0.05], [0.0, 0.0, 0.0, 1.0]])
 
@@ -59,8 +59,8 @@ def test_format_constraint_keeps_the_length_of_a_plain_reading_and_a_fitting_rea
 
 def test_format_weights_decide_between_fitting_reads():
     # "00" fits the rare digit-digit format, "A0" (a little less likely) the common letter-digit one.
-    formats = (PlateFormat(name="ln", pattern="L-N", style="br_old", weight=3.0),
-               PlateFormat(name="nn", pattern="N-N", style="br_old", weight=1.0))
+    formats = (PlateFormat(name="ln", pattern="L-N", design="br_old", weight=3.0),
+               PlateFormat(name="nn", pattern="N-N", design="br_old", weight=1.0))
     reading = decode(O_FOR_0, SMALL, FormatCheck(formats, constrain=True))
     assert reading.text == "A0" and reading.plate_format == "ln" and reading.constrained
     even = (formats[0].model_copy(update={"weight": 1.0}), formats[1])

@@ -7,7 +7,7 @@ from recognizer.fitting import FormatFit, align
 from recognizer.spec import ModelSpec, PlateFormat
 
 SMALL = ModelSpec(alphabet="AB0", positions=3)  # classes: A, B, 0, blank
-LLN = (PlateFormat(name="lln", pattern="LL-N", style="br_old"),)
+LLN = (PlateFormat(name="lln", pattern="LL-N", design="br_old"),)
 # Columns of "AB0" whose "0" is faint: "no character" (0.6) beats it (0.35) in its only column, so the plain
 # reading is "AB", which no format has.
 FAINT_0 = np.array([
@@ -105,7 +105,7 @@ def test_refit_leaves_readings_a_format_has_the_length_of():
 
 def test_refit_keeps_a_length_some_format_has():
     # "AB" fits no "LLN" but has the length of "LL": the same-length constraint (decode) is left to read it.
-    two = FormatFit.build(SMALL, LLN + (PlateFormat(name="ll", pattern="LL", style="br_old"),))
+    two = FormatFit.build(SMALL, LLN + (PlateFormat(name="ll", pattern="LL", design="br_old"),))
     plain = columns_to_slots(FAINT_0, 3)[None]
     np.testing.assert_array_equal(two.refit(FAINT_0[None], plain), plain)
 
@@ -116,6 +116,6 @@ def test_refit_weighs_the_formats():
     columns[4] = [0.02, 0.20, 0.15, 0.63]
     plain = columns_to_slots(columns, 3)[None]
     for lll_weight, text in ((0.01, "AB0"), (1.0, "ABB")):
-        formats = LLN + (PlateFormat(name="lll", pattern="LLL", style="br_old", weight=lll_weight),)
+        formats = LLN + (PlateFormat(name="lll", pattern="LLL", design="br_old", weight=lll_weight),)
         fitted = FormatFit.build(SMALL, formats).refit(columns[None], plain)[0]
         assert decode(fitted, SMALL, FormatCheck(formats, constrain=True)).text == text

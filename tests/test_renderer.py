@@ -1,13 +1,19 @@
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from recognizer.spec import ModelSpec, PlateFormat, RendererSpec
+from recognizer.synth.designs import DESIGNS, DIN_1451
+from recognizer.synth.fonts import renderer_fonts
 from recognizer.synth.glyphs import find_fonts
-from recognizer.spec import ModelSpec, RendererSpec
-from recognizer.synth.windows import WindowGenerator, encode_text, plate_present
+from recognizer.synth.plates import render_plate, text_strip
+from recognizer.synth.windows import WindowGenerator, encode_text, fitting_formats, plate_present
+from stream.config import ConfigError, load_config
 
 SPEC = RendererSpec()
+FONTS = renderer_fonts(SPEC, ModelSpec().alphabet)
 
 
 @pytest.mark.parametrize(
@@ -31,12 +37,19 @@ def test_encode_text_pads_with_no_character():
     model = ModelSpec()
     codes = encode_text("AB12", model)
     assert codes.tolist() == [10, 11, 1, 2, 36, 36, 36]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="more than model.positions=7"):
         encode_text("ABCDEFGH", model)
+    with pytest.raises(ValueError, match="outside model.alphabet"):
+        encode_text("AB-12", model)
+
+
+def test_a_nine_character_plate_encodes_in_nine_positions():
+    codes = encode_text("ABC12DE34", ModelSpec(positions=9))
+    assert codes.tolist() == [10, 11, 12, 1, 2, 13, 14, 3, 4]
 
 
 def test_generator_labels_follow_the_rule_with_debian_fonts_only():
-    spec = RendererSpec(uk_font=None)
+    spec = RendererSpec()
     assert find_fonts(list(spec.font_dirs)), "Debian font packages are installed by scripts/setup.sh"
     generator = WindowGenerator(ModelSpec(), spec, seed=3)
     batch = generator.batch(np.random.default_rng(0), 200)
@@ -46,32 +59,32 @@ def test_generator_labels_follow_the_rule_with_debian_fonts_only():
     for i in np.flatnonzero(positives):
         x0, y0, x1, y1 = batch.boxes[i] * [128, 64, 128, 64]
         assert plate_present(np.array([x0, y0, x1, y1]), 128, 64, spec)
-        assert 5 <= len(batch.texts[i]) <= 7
+        assert 4 <= len(batch.texts[i]) <= 7
         assert (batch.chars[i] >= 0).all()
     assert (batch.chars[~positives] == -1).all()
     assert batch.images.std() > 10
 
 
 def test_generator_is_deterministic_for_a_seed():
-    generator = WindowGenerator(ModelSpec(), RendererSpec(uk_font=None), seed=3)
+    generator = WindowGenerator(ModelSpec(), RendererSpec(), seed=3)
     a = generator.batch(np.random.default_rng(5), 8)
-    b = WindowGenerator(ModelSpec(), RendererSpec(uk_font=None), seed=3).batch(np.random.default_rng(5), 8)
+    b = WindowGenerator(ModelSpec(), RendererSpec(), seed=3).batch(np.random.default_rng(5), 8)
     np.testing.assert_array_equal(a.images, b.images)
     assert a.texts == b.texts
 
 
 def test_missing_fonts_fail_clearly(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="no usable font"):
-        WindowGenerator(ModelSpec(), RendererSpec(font_dirs=[tmp_path], uk_font=None))
+        WindowGenerator(ModelSpec(), RendererSpec(font_dirs=[tmp_path]))
 
 
 def test_old_brazilian_one_and_i_are_the_same_plain_bar():
     from recognizer.synth.glyphs import load_glyph_sets
-    from recognizer.synth.plates import _text_strip, stem_width
+    from recognizer.synth.plates import stem_width
 
     [glyphs] = load_glyph_sets([p for p in find_fonts(list(SPEC.font_dirs)) if p.name == "DejaVuSansMono.ttf"], "01I")
     assert stem_width(glyphs) < glyphs.masks["I"].shape[1] / 2  # the monospaced I has serifs; its stem is narrower
-    bars = _text_strip(glyphs, "1I", 64, 0.5, 0.7, 500, bar_one=True)
+    bars = text_strip(glyphs, "1I", 64, 0.5, 0.7, 500, bar_one=True)
     gap = 32  # spacing 0.5 of 64 rows
     one, i = bars[:, : (bars.shape[1] - gap) // 2], bars[:, (bars.shape[1] + gap) // 2 :]
     np.testing.assert_array_equal(one, i)
@@ -79,7 +92,7 @@ def test_old_brazilian_one_and_i_are_the_same_plain_bar():
     zero_width = round(glyphs.masks["0"].shape[1] * 0.7)  # the 0 at 64 rows, stretched 0.7
     inked = np.flatnonzero(one.max(axis=0))
     assert one.shape[1] == zero_width and abs(inked[0] - (zero_width - 1 - inked[-1])) <= 1  # centred in a 0's cell
-    drawn = _text_strip(glyphs, "1I", 64, 0.5, 0.7, 500)  # the font's own 1 (flag, foot) and I (serifs)
+    drawn = text_strip(glyphs, "1I", 64, 0.5, 0.7, 500)  # the font's own 1 (flag, foot) and I (serifs)
     assert not (drawn[:, drawn.max(axis=0) > 0] == 255).all()
 
 
@@ -120,7 +133,7 @@ def test_plate_typeface_draws_every_character_with_square_bowls():
 
 
 def test_us_emblems_stand_between_characters_and_stay_out_of_the_label():
-    from recognizer.synth.plates import emblem_mask, render_plate
+    from recognizer.synth.plates import emblem_mask
 
     rng = np.random.default_rng(0)
     full = toned = badges = 0
@@ -133,7 +146,91 @@ def test_us_emblems_stand_between_characters_and_stay_out_of_the_label():
         toned += bool(np.mean(ink < 200) > 0.5)  # mostly part ink, as a coloured mark in gray
         badges += bool(len(rows) >= 22 and len(np.unique(ink)) >= 3)  # a frame, its ground and a picture inside
     assert full >= 10 and toned >= 20 and badges >= 8  # full-ink shapes, toned ones and Florida's badges
-    generator = WindowGenerator(ModelSpec(), SPEC)
-    us = next(f for f in SPEC.formats if f.style == "us")
-    texts = [render_plate(rng, us, generator.glyph_sets).text for _ in range(30)]
+    us = next(f for f in SPEC.formats if f.design == "us")
+    texts = [render_plate(rng, us, FONTS).text for _ in range(30)]
     assert all(t.isalnum() and 5 <= len(t) <= 7 for t in texts)
+
+
+@pytest.mark.parametrize("design", sorted(DESIGNS))
+def test_every_design_draws_plates_whose_labels_are_their_characters_only(design):
+    rng = np.random.default_rng(1)
+    plate_format = PlateFormat(name="t", pattern="LL NNN LL|NN-LLL-N|LLLNNNN", design=design)
+    for _ in range(12):  # enough plates that each design's marks and bands are drawn on some
+        plate = render_plate(rng, plate_format, FONTS)
+        assert re.fullmatch(r"[A-Z]{2}\d{3}[A-Z]{2}|\d{2}[A-Z]{3}\d|[A-Z]{3}\d{4}", plate.text), plate.text
+        assert plate.image.dtype == np.uint8 and plate.image.shape == plate.alpha.shape
+        assert plate.image.std() > 10  # characters stand out from the background
+    aspect = plate.image.shape[1] / plate.image.shape[0]
+    assert abs(aspect - DESIGNS[design].aspect) < 0.1 * DESIGNS[design].aspect
+
+
+def test_marks_stand_among_the_characters_but_are_not_characters():
+    from recognizer.synth.plates import _with_line_marks
+    from recognizer.synth.designs import Mark
+
+    rng = np.random.default_rng(0)
+    glyphs = FONTS.general[0]
+    items = _with_line_marks(rng, "WA 12345", [Mark("sticker")], 40, glyphs)
+    marks = [i for i, item in enumerate(items) if isinstance(item, np.ndarray)]
+    assert "".join(i for i in items if isinstance(i, str)) == "WA12345"  # the gap is taken by the sticker
+    assert [type(items[k]) for k in (0, 1)] == [str, str] and marks[0] == 2
+    sticker = items[marks[1]]
+    assert sticker.shape[0] == 40 and 0 < (sticker.max(axis=1) > 0).sum() < 40
+    hyphens = _with_line_marks(rng, "M 1234 AB", [Mark("hyphen")], 40, glyphs)
+    assert "".join(hyphens) == "M-1234-AB"
+    emblem = _with_line_marks(rng, "7ABC123", [Mark("emblem", place="inline")], 40, glyphs)
+    assert isinstance(emblem[0], str) and isinstance(emblem[-1], str) and len(emblem) == 8
+
+
+def test_eu_band_is_dark_at_the_left_of_a_light_plate():
+    rng = np.random.default_rng(2)
+    pl = PlateFormat(name="pl", pattern="LL NNNNN", design="pl")
+    darker = 0
+    for _ in range(20):
+        image = render_plate(rng, pl, FONTS).image.astype(float)
+        band, rest = image[:, 6 : int(0.07 * image.shape[1])], image[:, int(0.15 * image.shape[1]) :]
+        darker += np.median(band) < np.median(rest) - 40
+    assert darker >= 14  # all but the inverted and dirtiest plates
+
+
+def test_designs_prefer_the_plate_fonts_they_name_when_found():
+    from recognizer.synth.plates import _choose_glyphs
+
+    named = FONTS.named(DIN_1451)
+    assert [g.name for g in named] == ["OSP-DIN.ttf"], "fonts-opendin is installed by scripts/setup.sh"
+    rng = np.random.default_rng(0)
+    chosen = [_choose_glyphs(rng, DESIGNS["pl"], FONTS).name for _ in range(400)]
+    share = chosen.count("OSP-DIN.ttf") / len(chosen)
+    assert abs(share - DESIGNS["pl"].font_share) < 0.1
+    assert any(name.startswith("plate-strokes") for name in chosen)
+
+
+def test_long_patterns_are_drawn_only_when_the_model_has_the_positions():
+    formats = [PlateFormat(name="de", pattern="L LL NNNN|LLL LL NNNN", design="de"),
+               PlateFormat(name="ua", pattern="LL NNNN LL", design="ua")]
+    assert [(f.name, f.pattern) for f in fitting_formats(formats, 7)] == [("de", "L LL NNNN")]
+    with pytest.raises(ValueError, match="model.positions=6"):
+        fitting_formats(formats, 6)
+    model = ModelSpec(positions=9)
+    spec = RendererSpec(formats=[PlateFormat(name="de", pattern="LLL LL NNNN", design="de")], positive_fraction=0.9)
+    batch = WindowGenerator(model, spec, seed=1).batch(np.random.default_rng(0), 24)
+    nine = [t for t in batch.texts if t]
+    assert nine and all(len(t) == 9 for t in nine)
+    assert batch.chars.shape == (24, 9) and (batch.chars[batch.presence > 0.5] < 36).all()
+
+
+def test_default_formats_cover_the_countries_and_name_known_designs():
+    names = {f.name for f in SPEC.formats}
+    assert {"uk_front", "uk_rear", "de", "fr", "it", "es", "nl", "be", "pl", "cz", "sk", "at", "pt", "ro", "ua",
+            "br_old", "mercosur_br", "mercosur_ar", "ar_old", "us"} <= names
+    lengths = {sum(c in "LNA" for c in p) for f in SPEC.formats for p in f.patterns}
+    assert {4, 5, 6, 7, 8, 9} <= lengths
+    assert {DESIGNS[f.design].rows for f in SPEC.formats} == {1, 2}
+    assert {f.name for f in load_config().renderer.formats} == names  # configs/default.yaml lists the same
+
+
+def test_unknown_design_is_a_config_error_naming_it(tmp_path: Path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("renderer:\n  formats:\n    - {name: mars, pattern: LLNNN, design: martian}\n")
+    with pytest.raises(ConfigError, match="renderer.formats.0.design='martian'.*not one of"):
+        load_config(config)

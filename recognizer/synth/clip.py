@@ -12,9 +12,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from recognizer.synth.glyphs import find_fonts, load_glyph_sets
+from recognizer.synth.designs import DESIGNS
+from recognizer.synth.fonts import renderer_fonts
+from recognizer.synth.glyphs import GlyphSet
 from recognizer.synth.plates import render_plate
 from recognizer.synth.scenes import render_scene
+from recognizer.synth.windows import fitting_formats
 from recognizer.spec import ModelSpec, RendererSpec
 
 
@@ -38,7 +41,7 @@ class ClipVehicle:
     boxes: dict[str, list[int]]
 
 
-def _road(rng: np.random.Generator, width: int, height: int, glyph_sets) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _road(rng: np.random.Generator, width: int, height: int, glyph_sets: list[GlyphSet]) -> np.ndarray:
     """``(height, width, 3)`` BGR background: scenery above, asphalt with lane markings below."""
     scenery = render_scene(rng, height, width, glyph_sets).astype(np.float32)
     road = np.full((height, width), 90, np.float32) + rng.normal(0, 6, (height, width)).astype(np.float32)
@@ -90,16 +93,17 @@ def make_clip(out: Path, model: ModelSpec, renderer: RendererSpec, seed: int = 7
         The vehicles in order of appearance.
     """
     rng = np.random.default_rng(seed)
-    glyph_sets = load_glyph_sets(find_fonts(list(renderer.font_dirs)), model.alphabet + "-")
+    fonts = renderer_fonts(renderer, model.alphabet)
     width, height = size
-    background = _road(rng, width, height, glyph_sets)
-    formats = [f for f in renderer.formats if f.style in {"uk_rear", "uk_front", "eu", "br_old", "mercosur"}]
+    background = _road(rng, width, height, fonts.general)
+    # Plates of one row that the model can hold, in the configured order.
+    formats = [f for f in fitting_formats(renderer.formats, model.positions) if DESIGNS[f.design].rows == 1]
     truth = []
     out.parent.mkdir(parents=True, exist_ok=True)
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
     frame_index = 0
     for i in range(vehicles):
-        plate = render_plate(rng, formats[i % len(formats)], glyph_sets)
+        plate = render_plate(rng, formats[i % len(formats)], fonts)
         pw = int(rng.integers(plate_width[0], plate_width[1] + 1))
         car, (bx, by, bw, bh) = _vehicle(rng, plate.image, pw)
         ch, cw = car.shape[:2]

@@ -81,12 +81,13 @@ def render_glyphs(font_path: Path, characters: str) -> GlyphSet:
     return GlyphSet(name=font_path.name, masks=masks)
 
 
-def load_glyph_sets(font_paths: list[Path], characters: str) -> list[GlyphSet]:
+def load_glyph_sets(font_paths: list[Path], characters: str, optional: str = "") -> list[GlyphSet]:
     """Renders every font that has all the given characters.
 
     Args:
         font_paths: Fonts to try.
         characters: Characters each font must render.
+        optional: Further characters rendered where the font has them.
 
     Returns:
         One glyph set per usable font.
@@ -97,7 +98,7 @@ def load_glyph_sets(font_paths: list[Path], characters: str) -> list[GlyphSet]:
     sets = []
     for path in font_paths:
         try:
-            glyphs = render_glyphs(path, characters)
+            glyphs = render_glyphs(path, characters + optional)
         except OSError as error:
             log.warning("skipping font %s: %s", path, error)
             continue
@@ -106,4 +107,3 @@ def load_glyph_sets(font_paths: list[Path], characters: str) -> list[GlyphSet]:
     if not sets:
         raise FileNotFoundError("no usable font found: install fonts-dejavu-core or set renderer.font_dirs")
     return sets
-

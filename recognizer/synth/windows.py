@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from recognizer.synth.glyphs import GlyphSet, find_fonts, load_glyph_sets, render_glyphs
+from recognizer.synth.fonts import renderer_fonts
+from recognizer.synth.glyphs import GlyphSet
 from recognizer.synth.plates import PlateImage, render_plate
-from recognizer.synth.stroke_font import stroke_glyph_sets
 from recognizer.synth.scenes import draw_text, render_scene
-from recognizer.spec import ModelSpec, RendererSpec
+from recognizer.spec import ModelSpec, PlateFormat, RendererSpec
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -70,13 +73,40 @@ def encode_text(text: str, model: ModelSpec) -> np.ndarray:
         ``(P,)`` int32 classes.
 
     Raises:
-        ValueError: If the text is too long or has a character outside the alphabet.
+        ValueError: If the text is longer than ``model.positions`` or has a character outside the alphabet.
     """
-    if len(text) > model.positions or any(c not in model.alphabet for c in text):
-        raise ValueError(f"plate text {text!r} does not fit {model.positions} positions of {model.alphabet!r}")
+    if len(text) > model.positions:
+        raise ValueError(f"plate text {text!r} has {len(text)} characters, more than model.positions={model.positions}")
+    if any(c not in model.alphabet for c in text):
+        raise ValueError(f"plate text {text!r} has characters outside model.alphabet {model.alphabet!r}")
     codes = np.full(model.positions, len(model.alphabet), np.int32)
     codes[: len(text)] = [model.alphabet.index(c) for c in text]
     return codes
+
+
+def fitting_formats(formats: list[PlateFormat], positions: int) -> list[PlateFormat]:
+    """The formats with only their patterns of at most ``positions`` characters (formats left with none dropped).
+
+    Args:
+        formats: Configured plate formats.
+        positions: Characters a window's label holds.
+
+    Returns:
+        The formats a generator can draw and label.
+
+    Raises:
+        ValueError: If no pattern fits.
+    """
+    fitting = []
+    for plate_format in formats:
+        patterns = [p for p in plate_format.patterns if sum(c in "LNA" for c in p) <= positions]
+        if len(patterns) < len(plate_format.patterns):
+            log.info("format %s: patterns over %d characters not drawn", plate_format.name, positions)
+        if patterns:
+            fitting.append(plate_format.model_copy(update={"pattern": "|".join(patterns)}))
+    if not fitting:
+        raise ValueError(f"renderer.formats: no pattern has at most model.positions={positions} characters")
+    return fitting
 
 
 def plate_quad(rng: np.random.Generator, width: float, height: float, difficulty: float = 1.0) -> np.ndarray:
@@ -108,7 +138,8 @@ class WindowGenerator:
 
     Args:
         model: Window size, alphabet and positions.
-        renderer: Plate formats, fonts and presence limits.
+        renderer: Plate formats, fonts and presence limits; patterns of more than ``model.positions`` characters
+            are not drawn.
         seed: Seed of the scene pool (the sample stream is seeded by the caller's generator).
 
     Attributes:
@@ -119,11 +150,10 @@ class WindowGenerator:
     def __init__(self, model: ModelSpec, renderer: RendererSpec, seed: int = 0) -> None:
         self.model = model
         self.renderer = renderer
-        characters = model.alphabet + "-"
-        self.glyph_sets: list[GlyphSet] = load_glyph_sets(find_fonts(list(renderer.font_dirs)), characters)
-        self.uk_glyphs = render_glyphs(renderer.uk_font, characters) if renderer.uk_font and renderer.uk_font.is_file() else None
-        self.plate_glyphs = stroke_glyph_sets(characters)
-        weights = np.array([f.weight for f in renderer.formats], np.float64)
+        self.fonts = renderer_fonts(renderer, model.alphabet)
+        self.glyph_sets: list[GlyphSet] = self.fonts.general
+        self.formats = fitting_formats(renderer.formats, model.positions)
+        weights = np.array([f.weight for f in self.formats], np.float64)
         self.format_p = weights / weights.sum()
         rng = np.random.default_rng(seed)
         self.difficulty = 1.0
@@ -144,8 +174,8 @@ class WindowGenerator:
 
     def plate(self, rng: np.random.Generator) -> PlateImage:
         """One random plate drawn in a configured format."""
-        plate_format = self.renderer.formats[rng.choice(len(self.renderer.formats), p=self.format_p)]
-        return render_plate(rng, plate_format, self.glyph_sets, self.uk_glyphs, self.plate_glyphs)
+        plate_format = self.formats[rng.choice(len(self.formats), p=self.format_p)]
+        return render_plate(rng, plate_format, self.fonts)
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, bool, str, np.ndarray]:
         """One window.
