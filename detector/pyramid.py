@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
 from detector.spec import ScanSpec
-
-
-@dataclass(frozen=True)
-class Level:
-    """One pyramid level.
-
-    Attributes:
-        scale: Level pixels per frame pixel.
-        image: ``(h, w)`` uint8 resized frame.
-    """
-
-    scale: float
-    image: np.ndarray
+from detector.types import Level
 
 
 def pyramid_scales(spec: ScanSpec, window_width: int) -> list[float]:

@@ -3,143 +3,28 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from typing import Protocol, TypeVar
+from dataclasses import replace
+from typing import TypeVar
 
 import cv2
 import numpy as np
 
 from detector.geometry import group_overlapping, inside_larger, local_maxima
-from detector.pyramid import Level, build_level, halving_sources, pyramid_scales
+from detector.pyramid import build_level, halving_sources, pyramid_scales
 from detector.regions import (band_blocks, block_pixels, gate_blocks, gate_crop, intersect_blocks, level_blocks,
                               merge_blocks)
 from detector.spec import ScanSpec
+from detector.types import (BuiltLevel, Candidate, GateImage, Hits, Level, LevelHits, LevelScan, PredictBatch,
+                            ScoreImage, StageTimes, WindowScores)
+from detector.voting import geometric_mean, plurality, read_lengths, texts
 
 log = logging.getLogger(__name__)
 
-
-class WindowScores(Protocol):
-    """What the network says about windows, with leading shape ``S``: ``(N,)`` for a batch of windows, or
-    ``(h, w)`` for a whole image (cell ``(i, j)`` being the window at ``(stride[1] * j, stride[0] * i)``).
-
-    Attributes:
-        presence: ``S`` presence probabilities.
-        boxes: ``S + (4,)`` plate boxes ``[x0, y0, x1, y1]`` as shares of the window's width and height.
-    """
-
-    presence: np.ndarray
-    boxes: np.ndarray
-
-    def chars_at(self, indices: np.ndarray) -> np.ndarray:
-        """``(K, P, C)`` character probabilities of the windows at flat indices ``(K,)`` into ``S``."""
-        ...
-
-
 T = TypeVar("T")
 R = TypeVar("R")
-
-PredictBatch = Callable[[np.ndarray], WindowScores]
-"""Scores ``(N, H, W)`` uint8 windows."""
-
-ScoreImage = Callable[[np.ndarray], WindowScores]
-"""Scores every window position of an ``(h, w)`` uint8 image at once (fully convolutional)."""
-
-GateImage = Callable[[np.ndarray], np.ndarray]
-"""A cheap first look: ``(rows, cols)`` presence probabilities of the windows of an ``(h, w)`` uint8 image, on a
-grid coarser than the scanner's (cell ``(i, j)`` being the window at ``(gate_stride[1] * j, gate_stride[0] * i)``)."""
-
-
-@dataclass(frozen=True)
-class StageTimes:
-    """Seconds the last scan spent in each stage; with several workers, the pyramid, gate and network stages are
-    summed over the levels that the workers scanned at once, so together they can exceed the scan's wall time.
-
-    Attributes:
-        pyramid: Building the pyramid.
-        network: Scoring windows (fully convolutional levels and batched re-checks) and reading hits.
-        merge: Merging hits into candidates.
-        motion: Finding the moving parts of the frame (0 where the whole frame is scanned).
-        gate: The gate network's first look at every level (0 without a gate).
-    """
-
-    pyramid: float
-    network: float
-    merge: float
-    motion: float = 0.0
-    gate: float = 0.0
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One plate found in a frame.
-
-    Attributes:
-        box: ``(x, y, w, h)`` of the plate in frame pixels.
-        presence: Best presence probability among its windows.
-        chars: ``(P, C)`` character probabilities, the geometric mean over its best windows.
-        hits: Number of windows that found it.
-    """
-
-    box: tuple[float, float, float, float]
-    presence: float
-    chars: np.ndarray
-    hits: int
-
-
-@dataclass(frozen=True)
-class Hits:
-    """Windows whose presence passed the threshold, in frame coordinates.
-
-    Attributes:
-        windows: ``(N, 4)`` window boxes ``[x, y, w, h]`` in frame pixels.
-        plates: ``(N, 4)`` plate boxes ``[x, y, w, h]`` the windows predict, in frame pixels.
-        presence: ``(N,)`` presence probabilities.
-        chars: ``(N, P, C)`` character probabilities.
-    """
-
-    windows: np.ndarray
-    plates: np.ndarray
-    presence: np.ndarray
-    chars: np.ndarray
-
-    @staticmethod
-    def concatenate(parts: list["Hits"]) -> "Hits":
-        """All hits of several levels as one."""
-        return Hits(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("windows", "plates", "presence", "chars")))
-
-
-@dataclass(frozen=True)
-class LevelScan:
-    """What scanning one pyramid level gave.
-
-    Attributes:
-        hits: The level's hits; None where it is smaller than a window or the gate passed nothing.
-        pyramid: Seconds spent resizing the frame to the level.
-        gate: Seconds in the gate network.
-        network: Seconds in the plate network and reading its hits.
-    """
-
-    hits: Hits | None
-    pyramid: float
-    gate: float
-    network: float
-
-
-@dataclass
-class BuiltLevel:
-    """A pyramid level's image, published by the worker that builds it to the workers of the levels halved from it.
-
-    Attributes:
-        done: Set once ``image`` is final.
-        image: ``(h, w)`` uint8 level, or None where it is smaller than a window.
-    """
-
-    done: threading.Event = field(default_factory=threading.Event)
-    image: np.ndarray | None = None
 
 
 def gate_in_bands(gate: GateImage, image: np.ndarray, window_shape: tuple[int, int], gate_stride: tuple[int, int],
@@ -285,13 +170,12 @@ def merge_hits(hits: Hits, spec: ScanSpec, top: int = 3, readers: int = 5) -> li
         weights = hits.presence[best] / hits.presence[best].sum()
         box = weights @ hits.plates[best]
         centred = group[np.argsort(off_centre[group], kind="stable")][:readers]
-        texts = [tuple(hits.chars[i].argmax(axis=-1)) for i in centred]
-        winner = max(texts, key=texts.count)
-        agree = [i for i, t in zip(centred, texts) if t == winner][:top]
-        chars = np.exp(np.log(np.clip(hits.chars[agree], 1e-9, 1.0)).mean(axis=0))
-        chars /= chars.sum(axis=-1, keepdims=True)
-        candidates.append(Candidate(tuple(float(v) for v in box), float(hits.presence[group[0]]), chars, len(group)))
-    lengths = np.array([int((c.chars.argmax(axis=-1) != c.chars.shape[-1] - 1).sum()) for c in candidates])
+        agree = centred[plurality(texts(hits.chars[centred]), np.ones(len(centred)))][:top]
+        candidates.append(Candidate(tuple(float(v) for v in box), float(hits.presence[group[0]]),
+                                    geometric_mean(hits.chars[agree]), len(group)))
+    if not candidates:
+        return []
+    lengths = read_lengths(np.stack([c.chars for c in candidates]))
     partial = inside_larger(np.array([c.box for c in candidates]), spec.merge_contained, lengths)
     return [c for c, part in zip(candidates, partial) if not part]
 
@@ -350,21 +234,25 @@ class Scanner:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def _predict_hits(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Scores windows in batches of ``batch_size`` and reads those above the presence threshold.
+    def _predict_hits(self, image: np.ndarray, corners: np.ndarray) -> LevelHits:
+        """Scores windows of a level in batches of ``batch_size`` and keeps those above the presence threshold.
+
+        Args:
+            image: ``(h, w)`` uint8 level image.
+            corners: ``(N, 2)`` ``(x, y)`` top-left corners of windows inside it.
 
         Returns:
-            Indices of the hits ``(K,)``, their presence ``(K,)``, boxes ``(K, 4)`` and characters ``(K, P, C)``.
+            The hits among them, in the order of ``corners``.
         """
+        windows = crop_windows(image, corners, self.window_shape)
         size = self.spec.batch_size
-        found: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        found = []
         for start in range(0, len(windows), size):
             scores = self.predict_batch(windows[start : start + size])
             keep = np.flatnonzero(scores.presence > self.spec.presence_threshold)
-            found.append((keep + start, scores.presence[keep], scores.boxes[keep], scores.chars_at(keep)))
-        if not found:
-            return np.zeros(0, int), np.zeros(0), np.zeros((0, 4)), np.zeros((0, 0, 0))
-        return tuple(np.concatenate([f[i] for f in found]) for i in range(4))  # type: ignore[return-value]
+            found.append(LevelHits(corners[keep + start], scores.presence[keep], scores.boxes[keep],
+                                   scores.chars_at(keep)))
+        return LevelHits.concatenate(found) if found else LevelHits.none()
 
     def level_hits(self, level: Level, regions: np.ndarray | None = None) -> tuple[Hits | None, float]:
         """Scores the windows of one level and keeps those above the presence threshold.
@@ -402,45 +290,55 @@ class Scanner:
         if blocks is not None:
             blocks = band_blocks(blocks, self.window_shape, self.stride, self.spec.max_level_pixels)
         if self.score_image is not None and blocks is None:
-            scores = self.score_image(level.image)
-            presence = scores.presence[:rows, :cols]
-            i, j = np.nonzero(presence > self.spec.presence_threshold)
-            flat = i * scores.presence.shape[1] + j
-            corners, presence, boxes = grid[i, j], presence[i, j], scores.boxes[i, j]
-            chars = scores.chars_at(flat)
+            found = self._image_hits(self.score_image, level.image, grid)
         elif self.score_image is not None:
-            i, j, presence, boxes, chars = self._block_hits(self.score_image, level.image, (rows, cols), blocks)
-            corners = grid[i, j]
+            found = self._block_hits(self.score_image, level.image, grid, blocks)
         else:
-            flat_grid = grid.reshape(-1, 2)
+            corners = grid.reshape(-1, 2)
             if blocks is not None:
                 chosen = np.zeros((rows, cols), bool)
                 for r0, c0, r1, c1 in blocks:
                     chosen[r0:r1, c0:c1] = True
-                flat_grid = flat_grid[chosen.ravel()]
-            keep, presence, boxes, chars = self._predict_hits(crop_windows(level.image, flat_grid, self.window_shape))
-            corners = flat_grid[keep]
-        if self.spec.refine and len(corners):
-            corners, presence, boxes, chars = self._refine(level, corners, presence, boxes, chars)
+                corners = corners[chosen.ravel()]
+            found = self._predict_hits(level.image, corners)
+        if self.spec.refine and len(found):
+            found = self._refine(level, found)
         wh, ww = self.window_shape
-        windows = np.column_stack([corners / level.scale, np.tile([ww / level.scale, wh / level.scale], (len(corners), 1))])
-        windows = windows.reshape(-1, 4)
-        return Hits(windows, plate_boxes(windows, boxes.reshape(-1, 4)), presence, chars), gate_seconds
+        windows = np.column_stack([found.corners / level.scale,
+                                   np.tile([ww / level.scale, wh / level.scale], (len(found), 1))]).reshape(-1, 4)
+        return Hits(windows, plate_boxes(windows, found.boxes.reshape(-1, 4)), found.presence, found.chars), gate_seconds
 
-    def _block_hits(self, score_image: ScoreImage, image: np.ndarray, grid_shape: tuple[int, int],
-                    blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _image_hits(self, score_image: ScoreImage, image: np.ndarray, grid: np.ndarray) -> LevelHits:
+        """Scores a whole level fully convolutionally and reads the hits among its windows.
+
+        Args:
+            score_image: The fully convolutional network.
+            image: ``(h, w)`` uint8 level image.
+            grid: ``(rows, cols, 2)`` the level's window corners (:func:`window_grid`).
+
+        Returns:
+            The hits, in row-major order.
+        """
+        scores = score_image(image)
+        presence = scores.presence[: grid.shape[0], : grid.shape[1]]
+        i, j = np.nonzero(presence > self.spec.presence_threshold)
+        return LevelHits(grid[i, j], presence[i, j], scores.boxes[i, j],
+                         scores.chars_at(i * scores.presence.shape[1] + j))
+
+    def _block_hits(self, score_image: ScoreImage, image: np.ndarray, grid: np.ndarray,
+                    blocks: np.ndarray) -> LevelHits:
         """Scores stride-aligned crops of a level fully convolutionally and reads the hits among their windows.
 
         Args:
             score_image: The fully convolutional network.
             image: ``(h, w)`` uint8 level image.
-            grid_shape: ``(rows, cols)`` of the level's window grid.
+            grid: ``(rows, cols, 2)`` the level's window corners (:func:`window_grid`).
             blocks: ``(M, 4)`` blocks ``[row0, col0, row1, col1]`` of grid cells, ``M >= 1``.
 
         Returns:
-            Grid rows ``(K,)`` and columns ``(K,)`` of the hits in row-major order, their presence ``(K,)``,
-            boxes ``(K, 4)`` and characters ``(K, P, C)``.
+            The hits, in row-major order of their grid cells.
         """
+        grid_shape = grid.shape[:2]
         presence = np.zeros(grid_shape)
         boxes = np.zeros((*grid_shape, 4))
         owner = np.full(grid_shape, -1)
@@ -460,27 +358,22 @@ class Scanner:
             mine = by == k
             r0, c0 = blocks[k, :2]
             chars[mine] = scored[k].chars_at((i[mine] - r0) * scored[k].presence.shape[1] + (j[mine] - c0))
-        return i, j, presence[i, j], boxes[i, j], chars
+        return LevelHits(grid[i, j], presence[i, j], boxes[i, j], chars)
 
-    def _refine(self, level: Level, corners: np.ndarray, presence: np.ndarray, boxes: np.ndarray,
-                chars: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _refine(self, level: Level, found: LevelHits) -> LevelHits:
         """Adds batched windows half a stride around each hit that scores highest among its neighbours, so a plate
         between grid cells is read centred."""
         hy, hx = self.stride[0] // 2, self.stride[1] // 2
         h, w = level.image.shape
         wh, ww = self.window_shape
         offsets = np.array([[dx, dy] for dx in (-hx, 0, hx) for dy in (-hy, 0, hy) if dx or dy])
-        peaks = corners[local_maxima(corners, presence, self.stride)]
+        peaks = found.corners[local_maxima(found.corners, found.presence, self.stride)]
         extra = (peaks[:, None, :] + offsets[None]).reshape(-1, 2)
         inside = (extra[:, 0] >= 0) & (extra[:, 1] >= 0) & (extra[:, 0] + ww <= w) & (extra[:, 1] + wh <= h)
         extra = np.unique(extra[inside], axis=0)
         if not len(extra):
-            return corners, presence, boxes, chars
-        keep, p, b, c = self._predict_hits(crop_windows(level.image, extra, self.window_shape))
-        if not len(keep):
-            return corners, presence, boxes, chars
-        return (np.concatenate([corners, extra[keep]]), np.concatenate([presence, p]),
-                np.concatenate([boxes, b]), np.concatenate([chars, c]))
+            return found
+        return LevelHits.concatenate([found, self._predict_hits(level.image, extra)])
 
     def _reread(self, gray: np.ndarray, candidates: list[Candidate]) -> list[Candidate]:
         """Reads each candidate again from windows centred on its plate box at ``spec.reread_widths``.
@@ -504,17 +397,8 @@ class Scanner:
         reread = []
         for k, candidate in enumerate(candidates):
             p, c = presence_all[k * per : (k + 1) * per], chars_all[k * per : (k + 1) * per]
-            if p.max() <= 0:
-                reread.append(candidate)
-                continue
-            texts = [tuple(row.argmax(axis=-1)) for row in c]
-            votes: dict[tuple, float] = {}
-            for text, weight in zip(texts, p):
-                votes[text] = votes.get(text, 0.0) + float(weight)
-            winner = max(votes, key=votes.__getitem__)
-            agree = [i for i, t in enumerate(texts) if t == winner]
-            mean = np.exp(np.log(np.clip(c[agree], 1e-9, 1.0)).mean(axis=0))
-            reread.append(replace(candidate, chars=mean / mean.sum(axis=-1, keepdims=True)))
+            voted = candidate if p.max() <= 0 else replace(candidate, chars=geometric_mean(c[plurality(texts(c), p)]))
+            reread.append(voted)
         return reread
 
     def _scan_level(self, gray: np.ndarray, index: int, regions: np.ndarray | None, scanned: bool,

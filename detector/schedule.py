@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 
 from detector.geometry import clip_boxes, merge_boxes
 from detector.motion import MotionDetector
-from detector.scanner import Candidate, Scanner, StageTimes
-from detector.spec import ScanSpec
+from detector.scanner import Scanner
+from detector.spec import ScanSpec, ZoneSpec
+from detector.types import Candidate, StageTimes
+from detector.zones import FrameZones, restrict_regions
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +102,13 @@ class FocusedScanner:
     ``full_scan_every == 1`` every frame is scanned whole and no motion is computed: the plain scanner's
     behaviour.
 
+    With zones, "whole" means the zones' scan areas (:class:`~detector.zones.FrameZones`), every rectangle scanned
+    is cut to them, and only the candidates whose centre lies in a zone are returned, named by it.
+
     Args:
         scanner: The scanner.
         spec: Full-scan period, motion and track settings.
+        zones: The camera's zones; none: the whole frame.
 
     Attributes:
         timings: Stage times of the last frame, motion included.
@@ -109,9 +116,12 @@ class FocusedScanner:
             scanned whole.
     """
 
-    def __init__(self, scanner: Scanner, spec: ScanSpec) -> None:
+    def __init__(self, scanner: Scanner, spec: ScanSpec, zones: Sequence[ZoneSpec] = ()) -> None:
         self.scanner = scanner
         self.spec = spec
+        self.zones = tuple(zones)
+        self._laid: FrameZones | None = None
+        self._laid_shape: tuple[int, int] | None = None
         self.motion = MotionDetector(spec.motion_threshold, spec.motion_downscale, spec.motion_margin)
         self.timings = StageTimes(0.0, 0.0, 0.0)
         self.regions: np.ndarray | None = None
@@ -130,11 +140,12 @@ class FocusedScanner:
         frame = self._frame
         self._frame += 1
         started = time.monotonic()
+        zones = self.frame_zones(gray.shape[:2])
         if self.spec.full_scan_every == 1:
-            self.regions = None
-            candidates = self.scanner.scan(gray)
+            self.regions = None if zones is None else zones.areas
+            candidates = self.scanner.scan(gray, self.regions)
             self.timings = self.scanner.timings
-            return candidates
+            return in_zones(candidates, zones)
         moved = self.motion.update(gray)
         per_level = None
         if frame == 0:
@@ -144,10 +155,33 @@ class FocusedScanner:
             self.regions = merge_boxes(clip_boxes(wanted, gray.shape[:2]))
             per_level = level_regions(moved, track_boxes, self.scanner.scales, frame, self.spec,
                                       self.scanner.window_shape[1], gray.shape[:2])
+        if zones is not None:
+            per_level = [restrict_regions(r, zones.areas) for r in per_level or [None] * len(self.scanner.scales)]
+            self.regions = restrict_regions(self.regions, zones.areas)
         motion_done = time.monotonic()
         candidates = self.scanner.scan(gray, per_level)
         self.timings = replace(self.scanner.timings, motion=motion_done - started)
         if self.regions is not None and log.isEnabledFor(logging.DEBUG):
             log.debug("scanned %d regions, %.0f%% of the frame", len(self.regions),
                       100 * float((self.regions[:, 2] * self.regions[:, 3]).sum()) / (gray.shape[0] * gray.shape[1]))
+        return in_zones(candidates, zones)
+
+    def frame_zones(self, shape: tuple[int, int]) -> FrameZones | None:
+        """The zones laid on frames of ``shape`` ``(H, W)``, scanned half the widest plate's width sideways and half
+        the height of the window that frames it up and down around (None: no zones)."""
+        if not self.zones:
+            return None
+        if self._laid is None or self._laid_shape != shape:
+            wh, ww = self.scanner.window_shape
+            widest = self.spec.max_plate_width
+            pad = (widest / 2, widest / self.spec.plate_width_in_window * wh / ww / 2)
+            self._laid, self._laid_shape = FrameZones.build(self.zones, shape, pad), shape
+        return self._laid
+
+
+def in_zones(candidates: list[Candidate], zones: FrameZones | None) -> list[Candidate]:
+    """The candidates whose centre lies in a zone, each named by its zone (all of them when there are no zones)."""
+    if zones is None or not candidates:
         return candidates
+    names = zones.locate(np.array([c.box for c in candidates]))
+    return [replace(c, zone=name) for c, name in zip(candidates, names) if name is not None]

@@ -1,21 +1,17 @@
-"""ZeroMQ publishing of plate events, per-frame reads and heartbeats.
-
-Messages are multipart ``[topic, sequence number, JSON]``; each topic numbers its messages from 1.
-"""
+"""ZeroMQ publishing of the typed messages of :mod:`stream.events` (plate events, alerts, per-frame reads,
+heartbeats), as multipart ``[topic, sequence number, JSON]``: the wire format is documented there."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 
 import zmq
 
+from stream.events import TOPICS, WireMessage
 from stream.security import Curve, bind, connect
 
 log = logging.getLogger(__name__)
-
-TOPICS = ("plate", "read", "heartbeat")
 
 
 class Publisher:
@@ -42,20 +38,16 @@ class Publisher:
         """The sequence number the next message on ``topic`` will carry."""
         return self._seq[topic] + 1
 
-    def send(self, topic: str, payload: dict | str) -> int:
-        """Publishes one message.
-
-        Args:
-            topic: One of ``TOPICS``.
-            payload: A JSON-able dict, or JSON text.
+    def send(self, message: WireMessage) -> int:
+        """Publishes one message on its topic.
 
         Returns:
             The message's sequence number.
         """
+        topic = message.topic
         self._seq[topic] += 1
         seq = self._seq[topic]
-        body = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
-        self.socket.send_multipart([topic.encode(), str(seq).encode(), body.encode()])
+        self.socket.send_multipart([topic.encode(), str(seq).encode(), message.to_json().encode()])
         self._last_send = time.monotonic()
         return seq
 

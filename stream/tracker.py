@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from detector.geometry import centre_distance, iou
+from detector.voting import vote
 from recognizer.decode import FormatCheck, Reading, decode
 from recognizer.spec import ModelSpec
 from stream.config import TrackSpec
+from stream.direction import Direction, track_direction
 from stream.events import PlateRead
-from stream.voting import vote
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ class FinishedTrack:
         last_s: Stream time of its last read.
         frames: Number of reads.
         best: The read with the highest presence.
+        direction: How its plate moved over the track (:func:`~stream.direction.track_direction`).
+        zone: The zone most of its reads lie in (None: the camera has no zones).
     """
 
     track_id: int
@@ -58,6 +61,8 @@ class FinishedTrack:
     last_s: float
     frames: int
     best: PlateRead
+    direction: Direction
+    zone: str | None = None
 
 
 @dataclass
@@ -154,6 +159,9 @@ class Tracker:
                 log.debug("track %d dropped: %r at %.2f", track.track_id, reading.text, reading.confidence)
                 continue
             best = max(track.reads, key=lambda r: r.presence)
+            direction = track_direction(np.array([r.box for r in track.reads]), np.array([r.time_s for r in track.reads]),
+                                        self.spec.direction_min_shift, self.spec.direction_min_growth)
+            zones = [r.zone for r in track.reads]
             finished.append(FinishedTrack(track.track_id, reading, track.reads[0].time_s, track.last.time_s,
-                                          len(track.reads), best))
+                                          len(track.reads), best, direction, max(zones, key=zones.count)))
         return finished

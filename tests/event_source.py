@@ -36,11 +36,12 @@ def main() -> None:
     time.sleep(1.0)
     for seq in range(1, args.count + 1):
         now = iso_utc(time.time())
-        event = PlateEvent("plate", epoch, seq, camera, f"AB{seq:05d}", 0.9, [0.9] * 7, [], now, now, 3,
-                           [0, 0, 10, 5], 0, None, "synthetic")
+        event = PlateEvent(epoch=epoch, seq=seq, camera=camera, plate=f"AB{seq:05d}", confidence=0.9,
+                           char_confidences=[0.9] * 7, candidates=[], first_seen=now, last_seen=now, frames=3,
+                           box=[0, 0, 10, 5], best_frame=0, plate_format=None, source="synthetic")
         body = event.to_json()
         journal.append(epoch, seq, asdict(event), body)
-        publisher.send("plate", body)
+        publisher.send(event)
         print(seq, flush=True)
         time.sleep(args.interval)
     time.sleep(args.linger)

@@ -21,10 +21,11 @@ from detector.regions import (
     merge_blocks,
     touched_blocks,
 )
-from detector.scanner import Candidate, Scanner, window_grid
+from detector.scanner import Scanner, window_grid
 from detector.pyramid import build_pyramid
 from detector.schedule import FocusedScanner, level_regions, track_levels, track_regions
 from detector.spec import ScanSpec
+from detector.types import Candidate
 
 WINDOW = (64, 128)
 STRIDE = (16, 8)

@@ -8,8 +8,9 @@ import pytest
 
 from detector.pyramid import build_level, build_pyramid, halving_sources, pyramid_scales
 from detector.regions import gate_blocks, gate_crop, intersect_blocks
-from detector.scanner import Hits, Scanner, centred_windows, gate_in_bands, merge_hits, plate_boxes, window_grid
+from detector.scanner import Scanner, centred_windows, gate_in_bands, merge_hits, plate_boxes, window_grid
 from detector.spec import ScanSpec
+from detector.types import Hits
 
 P, C = 2, 4
 

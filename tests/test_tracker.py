@@ -85,9 +85,9 @@ def test_far_jump_soon_after_a_read_is_a_new_track():
 
 
 def test_readings_shorter_than_a_plate_are_not_reads():
-    from detector.scanner import Candidate
+    from detector.types import Candidate
     from stream.config import AppConfig
-    from stream.pipeline import to_reads
+    from stream.frames import to_reads
 
     config = AppConfig()
     classes = config.model.classes

@@ -1,9 +1,11 @@
+"""The one vote: which reading of a plate wins, and how the reads that agree are combined."""
+
 import numpy as np
 import pytest
 
+from detector.voting import geometric_mean, plurality, read_lengths, texts, vote
 from recognizer.decode import decode
 from recognizer.spec import ModelSpec
-from stream.voting import read_lengths, vote
 
 SMALL = ModelSpec(alphabet="AB0", positions=3)  # classes: A, B, 0, blank
 
@@ -56,3 +58,43 @@ def test_length_support_is_weighted_and_ties_go_to_the_longer_read():
 def test_vote_rejects_empty_input():
     with pytest.raises(ValueError):
         vote(np.zeros((0, 3, 4)), np.zeros(0))
+
+
+def test_plurality_counts_equal_weights_and_ties_go_to_the_first_key():
+    keys = np.array([[1, 2], [3, 4], [3, 4], [1, 2], [5, 6]])
+    np.testing.assert_array_equal(plurality(keys, np.ones(5)), [True, False, False, True, False])
+    np.testing.assert_array_equal(plurality(keys[1:], np.ones(4)), [True, True, False, False])
+
+
+def test_plurality_sums_weights_per_key():
+    keys = np.array([[1, 2], [3, 4], [3, 4], [1, 2]])
+    np.testing.assert_array_equal(plurality(keys, np.array([0.9, 0.5, 0.5, 0.05])), [False, True, True, False])
+
+
+def test_plurality_of_strings_and_of_lengths_with_ties_to_the_largest():
+    np.testing.assert_array_equal(plurality(np.array(["AB1", "AB7", "AB7"]), np.array([0.7, 0.4, 0.4])),
+                                  [False, True, True])
+    np.testing.assert_array_equal(plurality(np.array([7, 6, 6, 7]), np.ones(4)), [True, False, False, True])
+    np.testing.assert_array_equal(plurality(np.array([6, 7, 7, 6]), np.ones(4)), [True, False, False, True])
+    np.testing.assert_array_equal(plurality(np.array([6, 7, 7, 6]), np.ones(4), ties="largest"),
+                                  [False, True, True, False])
+
+
+def test_plurality_rejects_no_reads_and_mismatched_weights():
+    with pytest.raises(ValueError):
+        plurality(np.zeros((0, 3), int), np.zeros(0))
+    with pytest.raises(ValueError):
+        plurality(np.zeros((2, 3), int), np.ones(3))
+
+
+def test_texts_are_the_likeliest_class_per_position():
+    chars = np.array([[[0.1, 0.7, 0.2], [0.6, 0.3, 0.1]]])
+    np.testing.assert_array_equal(texts(chars), [[1, 0]])
+
+
+def test_geometric_mean_of_literal_arrays_is_normalised_per_position():
+    chars = np.array([[[0.5, 0.5, 0.0]], [[0.125, 0.5, 0.375]]])
+    # sqrt(0.5 * 0.125) = 0.25, sqrt(0.5 * 0.5) = 0.5, sqrt(1e-9 * 0.375) ~ 1.94e-5, then divided by their sum
+    mean = geometric_mean(chars)
+    np.testing.assert_allclose(mean[0], np.array([0.25, 0.5, np.sqrt(0.375e-9)]) / (0.75 + np.sqrt(0.375e-9)))
+    np.testing.assert_allclose(mean.sum(axis=-1), 1.0)

@@ -1,0 +1,97 @@
+"""Voting between several reads of one plate: which reading wins, and the characters of those that agree.
+
+One rule, :func:`plurality`, picks the winner everywhere: a plate's hits in a frame (by count), the windows that
+re-read a candidate and the windows that read a crop (by presence), and a track's reads of its plate over its
+frames (by read length, then :func:`vote` position by position).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+
+def plurality(keys: np.ndarray, weights: np.ndarray, ties: Literal["first", "largest"] = "first") -> np.ndarray:
+    """The reads whose key has the largest total weight.
+
+    Args:
+        keys: ``(N, ...)`` one key per read (a text as ``(P,)`` class indices, a string, a length); reads with
+            equal keys agree.
+        weights: ``(N,)`` weight of each read's vote (1 each: a count; presence probabilities).
+        ties: Between keys of equal total weight, the one read ``first`` or the ``largest`` (the last in
+            :func:`numpy.unique`'s order).
+
+    Returns:
+        ``(N,)`` bool, True for the reads that agree with the winning key.
+
+    Raises:
+        ValueError: If there are no reads or the shapes disagree.
+    """
+    keys = np.asarray(keys)
+    weights = np.asarray(weights, np.float64)
+    if len(keys) == 0 or weights.shape != (len(keys),):
+        raise ValueError(f"plurality needs N >= 1 keys and (N,) weights, got {keys.shape} and {weights.shape}")
+    _, first, inverse = np.unique(keys.reshape(len(keys), -1), axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    totals = np.bincount(inverse, weights)  # summed read by read, in order
+    best = np.flatnonzero(totals == totals.max())
+    winner = best[-1] if ties == "largest" else best[np.argmin(first[best])]
+    return inverse == winner
+
+
+def texts(chars: np.ndarray) -> np.ndarray:
+    """``(N, P)`` each read's likeliest class at each position, from ``(N, P, C)`` character probabilities."""
+    return np.asarray(chars).argmax(axis=-1)
+
+
+def read_lengths(chars: np.ndarray) -> np.ndarray:
+    """``(N,)`` number of characters of each read's most likely text: positions whose best class is not
+    "no character" (the last class).
+
+    Args:
+        chars: ``(N, P, C)`` character probabilities.
+    """
+    return (texts(chars) != chars.shape[-1] - 1).sum(axis=-1)
+
+
+def geometric_mean(chars: np.ndarray) -> np.ndarray:
+    """The reads' characters combined as the geometric mean of their probabilities (clipped to ``1e-9``),
+    normalised so that each position sums to 1.
+
+    Args:
+        chars: ``(N, P, C)`` character probabilities, ``N >= 1``.
+
+    Returns:
+        ``(P, C)`` probabilities.
+    """
+    mean = np.exp(np.log(np.clip(chars, 1e-9, 1.0)).mean(axis=0))
+    return mean / mean.sum(axis=-1, keepdims=True)
+
+
+def vote(chars: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Combines per-frame character probabilities of one plate.
+
+    Positions only line up between reads of the same length (a read that drops a character shifts the rest),
+    so the length with the largest total weight wins first (ties: the longer), and only reads of that length
+    vote. Each position's vote is the weighted mean of their probabilities, so a misread in a minority of frames
+    is outvoted, and a frame that is sure of a character counts for more than one that is not.
+
+    Args:
+        chars: ``(N, P, C)`` character probabilities of ``N`` reads, the last class being "no character".
+        weights: ``(N,)`` non-negative weights (presence probabilities); all 0: equal.
+
+    Returns:
+        ``(P, C)`` voted probabilities (each position sums to 1).
+
+    Raises:
+        ValueError: If there are no reads or the shapes disagree.
+    """
+    chars = np.asarray(chars, np.float64)
+    weights = np.asarray(weights, np.float64)
+    if chars.ndim != 3 or len(chars) == 0 or weights.shape != (len(chars),):
+        raise ValueError(f"vote needs (N, P, C) reads and (N,) weights, got {chars.shape} and {weights.shape}")
+    weights = weights if weights.sum() > 0 else np.ones_like(weights)
+    keep = plurality(read_lengths(chars), weights, ties="largest")
+    voted = np.einsum("n,npc->pc", weights[keep], chars[keep])
+    return voted / voted.sum(axis=-1, keepdims=True)
