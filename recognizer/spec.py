@@ -125,10 +125,10 @@ _DEFAULT_FORMATS: tuple[tuple[str, str, str, float], ...] = (
     ("eu", "LL NNN LL|LL NNNN|LLL NNN|NNN LLL|LL NNNN LL|L NNNN LL|LLL NNNNN", "eu", 0.4),
     ("eu_square", "LL NNNNN|LL LL NNN|LLL NNNN", "eu_square", 0.1),
     ("ua", "LL NNNN LL", "ua", 0.5),
-    ("br_old", "LLL-NNNN", "br_old", 1.2),
-    ("br_red", "LLL-NNNN", "br_red", 0.3),
+    ("br_old", "LLL-NNNN", "br_old", 2.0),
+    ("br_red", "LLL-NNNN", "br_red", 0.4),
     ("mercosur_ar", "LL NNN LL", "mercosur", 0.3),
-    ("mercosur_br", "LLLNLNN", "mercosur", 0.6),
+    ("mercosur_br", "LLLNLNN", "mercosur", 0.5),
     ("ar_old", "LLL NNN", "ar_old", 0.2),
     ("us", "NLLLNNN|LLLNNNN|AAAAAA|AAAAA|NAAANNN|AAAAAAA", "us", 1.6),
     ("generic", "LLLNNN|LLNNNN|AAAAAA", "generic", 0.3),
@@ -291,3 +291,35 @@ class GateSpec(StrictModel):
     hidden: PositiveInt = 32
     epochs: PositiveInt = 8
     learning_rate: float = Field(3e-3, gt=0)
+
+
+class ReaderSpec(StrictModel):
+    """The crop reader (:mod:`recognizer.reader`): a second network that reads each found plate from a crop of the
+    full-resolution frame around its box, resized to ``height`` x ``width``, with CTC over its columns.
+
+    Attributes:
+        enabled: Read each candidate's final text with the crop reader instead of re-reading 128x64 windows.
+        height: Crop height the network reads (a multiple of 16).
+        width: Crop width (a multiple of 4); the network reads ``width / 4`` columns.
+        positions: Most characters a crop is read as.
+        widths: Filters of the network's five convolution stages.
+        weights: Keras weights (``anpr train-reader``), relative to the repository when not absolute.
+        onnx: ONNX export of the same weights, which the reader runs.
+        margin_x: Share of the plate box's width added on each side when cutting a crop.
+        margin_y: Share of the plate box's height added above and below.
+    """
+
+    enabled: bool = False
+    height: int = Field(48, ge=16, multiple_of=16)
+    width: int = Field(192, ge=32, multiple_of=4)
+    positions: int = Field(9, ge=1, le=16)
+    widths: tuple[PositiveInt, PositiveInt, PositiveInt, PositiveInt, PositiveInt] = (16, 32, 64, 96, 128)
+    weights: Path = Path("recognizer/weights/reader.weights.h5")
+    onnx: Path = Path("recognizer/weights/reader.onnx")
+    margin_x: float = Field(0.06, ge=0, le=1)
+    margin_y: float = Field(0.12, ge=0, le=1)
+
+    def crop_model(self, model: ModelSpec) -> ModelSpec:
+        """The model spec of the crops: the alphabet of ``model``, this reader's positions, the crop as the window."""
+        return model.model_copy(update={"positions": self.positions, "window_width": self.width,
+                                        "window_height": self.height})

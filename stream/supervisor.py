@@ -15,6 +15,7 @@ from pathlib import Path
 
 from stream.config import AppConfig, CameraSpec
 from stream.journal import Journal
+from stream.mqtt import MqttForwarder
 from stream.proxy import Proxy
 from stream.replay import ReplayServer
 from stream.security import load_curve
@@ -32,7 +33,8 @@ def camera_command(config_path: Path, camera: CameraSpec, collect_endpoint: str,
                    print_json: bool) -> list[str]:
     """The command line of one camera's process."""
     command = [sys.executable, "-m", "stream.cli", "run", camera.source, "--config", str(config_path),
-               "--camera", camera.name, "--upstream", collect_endpoint, "--no-replay", "--journal", str(journal)]
+               "--camera", camera.name, "--upstream", collect_endpoint, "--no-replay", "--no-mqtt", "--journal",
+               str(journal)]
     if camera.realtime:
         command.append("--realtime")
     if print_json:
@@ -85,6 +87,12 @@ class Supervisor:
         self.stop_event = threading.Event()
         self.children = [_Child(camera) for camera in config.cameras]
 
+    def hangup(self) -> None:
+        """Passes SIGHUP on to the camera processes: each reads its watch lists again."""
+        for child in self.children:
+            if child.process is not None:
+                child.process.send_signal(signal.SIGHUP)
+
     def _start(self, child: _Child) -> None:
         publish = self.config.publish
         command = camera_command(self.config_path, child.camera, publish.collect_endpoint, self.journal_path,
@@ -133,6 +141,10 @@ class Supervisor:
         journal = Journal(self.journal_path)
         proxy = Proxy(publish.collect_endpoint, publish.endpoint, curve).start()
         replay = ReplayServer(publish.replay_endpoint, journal, None, curve).start()
+        started = time.time()  # the forwarders follow the epochs the camera processes start from now on
+        forwarders = [] if publish.mqtt is None else [
+            MqttForwarder(publish.mqtt, journal, c.camera.name, started, publish.heartbeat_s).start()
+            for c in self.children]
         try:
             for child in self.children:
                 self._start(child)
@@ -145,6 +157,8 @@ class Supervisor:
         finally:
             self._stop_children()
             time.sleep(0.5)  # let the proxy pass on the last events
+            for forwarder in forwarders:
+                forwarder.stop()
             replay.stop()
             proxy.stop()
             journal.close()
