@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import math
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from detector.zones import polygon_area
 
 
 class ScanSpec(BaseModel):
@@ -11,11 +17,18 @@ class ScanSpec(BaseModel):
     Attributes:
         min_plate_width: Narrowest plate to find, in frame pixels.
         max_plate_width: Widest plate to find, in frame pixels.
+        min_plate_share: In a photo (``anpr read``, ``anpr eval``) whose config sets neither plate width: the
+            narrowest plate to find, as a share of the photo's width.
+        max_plate_share: ... and the widest.
+        still_max_side: A photo whose longer side exceeds this many pixels is shrunk to it before it is scanned
+            (its boxes are mapped back): the plate widths then cost what they cost in a photo of this size.
         scales_per_octave: Pyramid levels per halving of the image size.
         plate_width_in_window: Plate width, as a share of the window width, that a level's scale aims at.
         presence_threshold: Presence probability above which a window is a hit.
         gate_threshold: Presence probability above which the gate network (where one is configured) passes a
             window on to the plate network; low, since a plate it misses is lost.
+        gate_peaks: Pass only the windows above ``gate_threshold`` whose gate score is a local maximum (the plate
+            network still scores the windows within a gate stride of each), not every window above it.
         merge_iou: Hits whose boxes overlap at least this much belong to one candidate.
         merge_contained: A candidate whose plate box lies at least this share inside a larger candidate's box is
             a read of part of that plate (some of its characters) and is dropped.
@@ -49,10 +62,14 @@ class ScanSpec(BaseModel):
 
     min_plate_width: int = Field(60, ge=8)
     max_plate_width: int = Field(300, ge=8)
+    min_plate_share: float = Field(0.047, gt=0, lt=1)
+    max_plate_share: float = Field(0.75, gt=0, le=1)
+    still_max_side: int = Field(1920, ge=128)
     scales_per_octave: int = Field(4, ge=1, le=12)
     plate_width_in_window: float = Field(0.7, gt=0.1, lt=1.0)
     presence_threshold: float = Field(0.9, gt=0, lt=1)
     gate_threshold: float = Field(0.5, gt=0, lt=1)
+    gate_peaks: bool = False
     merge_iou: float = Field(0.3, gt=0, lt=1)
     merge_contained: float = Field(0.6, gt=0, le=1)
     min_hits: int = Field(1, ge=1)
@@ -76,6 +93,44 @@ class ScanSpec(BaseModel):
             raise ValueError(f"reread_widths must lie between 0 and 1: {list(self.reread_widths)}")
         if not self.reread_shifts or any(abs(shift) >= 0.5 for shift in self.reread_shifts):
             raise ValueError(f"reread_shifts must be one or more offsets between -0.5 and 0.5: {list(self.reread_shifts)}")
+        if self.min_plate_share > self.max_plate_share:
+            raise ValueError(f"min_plate_share ({self.min_plate_share}) exceeds max_plate_share ({self.max_plate_share})")
         if self.min_plate_width > self.max_plate_width:
             raise ValueError(f"min_plate_width ({self.min_plate_width}) exceeds max_plate_width ({self.max_plate_width})")
         return self
+
+    @property
+    def widths_given(self) -> bool:
+        """Whether the config set ``min_plate_width`` or ``max_plate_width`` (else photos use the shares)."""
+        return bool({"min_plate_width", "max_plate_width"} & self.model_fields_set)
+
+
+class ZoneSpec(BaseModel):
+    """A named part of a camera's frame where plates are read (:mod:`detector.zones`).
+
+    Attributes:
+        name: Zone name put in the events of plates read in it.
+        units: ``pixels`` of the frame, or ``shares`` of its width and height (0 to 1).
+        points: Three or more vertices ``[x, y]`` of the polygon, in order.
+        entry: The direction vehicles enter the zone in (``left``, ``right``, ``up``, ``down``, ``approaching``,
+            ``receding``): a plate moving that way is ``entering``, the opposite way ``leaving``. None: not told.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    units: Literal["pixels", "shares"] = "pixels"
+    points: tuple[tuple[float, float], ...] = Field(min_length=3)
+    entry: Literal["left", "right", "up", "down", "approaching", "receding"] | None = None
+
+    @field_validator("points")
+    @classmethod
+    def _polygon_valid(cls, points: tuple[tuple[float, float], ...], info: ValidationInfo) -> tuple[tuple[float, float], ...]:
+        values = [v for point in points for v in point]
+        if not all(math.isfinite(v) and v >= 0 for v in values):
+            raise ValueError("points must be finite and not negative")
+        if info.data.get("units") == "shares" and max(values) > 1:
+            raise ValueError("points in shares of the frame must lie between 0 and 1")
+        if polygon_area(np.array(points)) <= 0:
+            raise ValueError("points enclose no area")
+        return points

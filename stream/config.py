@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, FilePath, SecretStr, ValidationError, field_validator, model_validator
 
-from detector.spec import ScanSpec
+from detector.spec import ScanSpec, ZoneSpec
 from recognizer.decode import FormatCheck
-from recognizer.spec import GateSpec, ModelSpec, ReadSpec, RecognizerSpec, RendererSpec, StrictModel, TrainSpec
+from recognizer.spec import (GateSpec, ModelSpec, ReaderSpec, ReadSpec, RecognizerSpec, RendererSpec, StrictModel,
+                             TrainSpec)
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+"""The folder holding ``stream/``, ``recognizer/`` and ``configs/``: the repository, or ``site-packages`` of a
+non-editable install. The shipped configs and weights are found from it, so both run the same."""
+
+DEFAULT_CONFIG = PACKAGE_ROOT / "configs" / "default.yaml"
+"""Every key with its default, documented; used when no ``--config`` is given."""
 DEMO_CONFIG = DEFAULT_CONFIG.with_name("demo.yaml")
 """Config of the built-in demo clip's camera: the defaults with its plate sizes."""
 
@@ -33,6 +41,10 @@ class TrackSpec(StrictModel):
             last box moved on at its last speed) that links a read to it.
         match_speed: Plate widths per second the allowed distance grows by with the time since the track's last
             read, for a plate that sped up or was seen once (live cameras drop frames; plates jump between reads).
+        direction_min_shift: Plate widths a track's plate must travel for its event to name a direction of travel
+            (``left``/``right``/``up``/``down`` and an angle).
+        direction_min_growth: Relative change of the plate's width over a track that makes it ``approaching``
+            (growing) or ``receding`` (shrinking).
     """
 
     max_age_s: float = Field(1.0, gt=0)
@@ -41,6 +53,8 @@ class TrackSpec(StrictModel):
     match_iou: float = Field(0.1, ge=0, le=1)
     match_distance: float = Field(1.5, gt=0)
     match_speed: float = Field(3.0, ge=0)
+    direction_min_shift: float = Field(0.25, ge=0)
+    direction_min_growth: float = Field(0.1, ge=0)
 
 
 class CurveSpec(StrictModel):
@@ -70,6 +84,50 @@ class CurveSpec(StrictModel):
         return self
 
 
+class MqttSpec(StrictModel):
+    """Publishing plate and alert events to an MQTT broker (e.g. Home Assistant's), from the journal.
+
+    Attributes:
+        url: ``mqtt://host[:port]`` (1883), or ``mqtts://host[:port]`` (8883, TLS).
+        topic_prefix: Events go to ``PREFIX/CAMERA/plate`` and ``PREFIX/CAMERA/alert``; ``PREFIX/CAMERA/availability``
+            and ``PREFIX/CAMERA/heartbeat`` are retained.
+        username: Broker user name (None: anonymous).
+        password: Its password.
+        tls: Connect with TLS (also implied by ``mqtts://``).
+        ca_file: Certificate authorities to check the broker against (None: the system's).
+        client_id: MQTT client id prefix (the camera name is appended).
+        discovery: Publish Home Assistant MQTT discovery: a sensor per camera holding its last plate.
+        discovery_prefix: Home Assistant's discovery topic prefix.
+        retry_max_s: Longest wait between attempts to reach the broker (the wait doubles from 1 s).
+        drain_s: At the end of a run, how long to wait for the broker to acknowledge what is left.
+    """
+
+    url: str
+    topic_prefix: str = Field("anpr", pattern=r"^[^#+\s]+$")
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: bool = False
+    ca_file: FilePath | None = None
+    client_id: str = Field("anpr", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    discovery: bool = False
+    discovery_prefix: str = Field("homeassistant", pattern=r"^[^#+\s]+$")
+    retry_max_s: float = Field(30.0, ge=1)
+    drain_s: float = Field(5.0, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _broker_url(cls, value: str) -> str:
+        try:
+            parts = urlsplit(value)
+            valid = parts.scheme in ("mqtt", "mqtts") and bool(parts.hostname) and parts.path in ("", "/")
+            valid = valid and (parts.port or 1) > 0  # .port raises ValueError when out of range
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ValueError(f"url must look like mqtt://host:1883 or mqtts://host:8883: {value!r}")
+        return value
+
+
 class PublishSpec(StrictModel):
     """Where events go.
 
@@ -86,6 +144,7 @@ class PublishSpec(StrictModel):
         snapshot_quota_mb: Disk quota of the JPEG crops of each event's plate and vehicle, kept in
             ``snapshots/`` beside the journal, oldest deleted first; 0 keeps none.
         curve: CURVE encryption and authentication (off by default).
+        mqtt: Also publish plate and alert events to an MQTT broker (None: off).
     """
 
     endpoint: str = "tcp://127.0.0.1:5556"
@@ -97,6 +156,7 @@ class PublishSpec(StrictModel):
     journal: Path = Path("~/.local/share/anpr/events.db")
     snapshot_quota_mb: float = Field(500.0, ge=0)
     curve: CurveSpec = CurveSpec()
+    mqtt: MqttSpec | None = None
 
     @field_validator("endpoint", "replay_endpoint", "upstream", "collect_endpoint")
     @classmethod
@@ -115,6 +175,7 @@ class SourceSpec(StrictModel):
         reconnect_max_s: Longest wait between reopen attempts.
         stall_s: A live source with no frame for this long is reopened.
         max_pixels: Frames larger than this are skipped as corrupt.
+        zones: The parts of the frame where plates are read (``docs/zones.md``); empty: the whole frame.
     """
 
     camera: str = "cam0"
@@ -122,6 +183,20 @@ class SourceSpec(StrictModel):
     reconnect_max_s: float = Field(10.0, gt=0)
     stall_s: float = Field(5.0, gt=0)
     max_pixels: int = Field(4096 * 4096, gt=0)
+    zones: tuple[ZoneSpec, ...] = ()
+
+    @field_validator("zones")
+    @classmethod
+    def _zone_names_differ(cls, zones: tuple[ZoneSpec, ...]) -> tuple[ZoneSpec, ...]:
+        return _unique_zones(zones)
+
+
+def _unique_zones(zones: tuple[ZoneSpec, ...]) -> tuple[ZoneSpec, ...]:
+    names = [z.name for z in zones]
+    for name in names:
+        if names.count(name) > 1:
+            raise ValueError(f"zone name {name!r} is used twice")
+    return zones
 
 
 class CameraSpec(StrictModel):
@@ -132,12 +207,19 @@ class CameraSpec(StrictModel):
         source: Camera index, rtsp/http URL, video file, image or folder of images.
         realtime: Replay a file source as a live camera: at its frame rate, dropping frames it cannot keep up with.
         scan: The ``scan`` settings that differ for this camera (e.g. its plate widths).
+        zones: This camera's zones (``source.zones`` when empty).
     """
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     source: str = Field(min_length=1)
     realtime: bool = False
     scan: dict[str, Any] = {}
+    zones: tuple[ZoneSpec, ...] = ()
+
+    @field_validator("zones")
+    @classmethod
+    def _zone_names_differ(cls, zones: tuple[ZoneSpec, ...]) -> tuple[ZoneSpec, ...]:
+        return _unique_zones(zones)
 
     @field_validator("source", mode="before")
     @classmethod
@@ -145,11 +227,104 @@ class CameraSpec(StrictModel):
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+def plate_entry(text: str) -> str:
+    """A watch list entry checked: letters, digits, spaces, hyphens and the wildcards ``*`` and ``?``.
+
+    Raises:
+        ValueError: Naming the entry.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9*? -]*[A-Za-z0-9*?][A-Za-z0-9*? -]*", text):
+        raise ValueError(f"not a plate or pattern (letters, digits, spaces, -, * and ?): {text!r}")
+    return text
+
+
+def parse_hours(text: str) -> tuple[tuple[int, int], ...]:
+    """``"22:00-06:00"`` (or several, comma-separated) as minute-of-day ranges, end exclusive: ``((1320, 360),)``.
+
+    Raises:
+        ValueError: Naming the text.
+    """
+    ranges = []
+    for part in text.split(","):
+        found = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", part)
+        if not found:
+            raise ValueError(f"hours must look like 22:00-06:00: {text!r}")
+        h1, m1, h2, m2 = (int(g) for g in found.groups())
+        start, end = h1 * 60 + m1, h2 * 60 + m2
+        if max(m1, m2) > 59 or max(start, end) > 1440:
+            raise ValueError(f"hours must be times of day from 00:00 to 24:00: {text!r}")
+        ranges.append((start % 1440, end % 1440))
+    return tuple(ranges)
+
+
+class AlertListSpec(StrictModel):
+    """One watch list: plates that raise an alert when read (see ``stream/alerts.py``).
+
+    Attributes:
+        name: The list's name, put in every alert it raises.
+        plates: Plates, or patterns with ``*`` (any run of characters) and ``?`` (any one).
+        plates_file: A file of more entries, one a line (``#`` comments); a relative path is taken from the config
+            file's folder. Read again when it changes.
+        max_distance: Most single-character edits between a read plate and an entry that still match (1: one
+            misread character still raises the alert).
+        cameras: Cameras the list applies to (None: all).
+        hours: Local times the list applies, e.g. ``"22:00-06:00"`` or ``"07:00-09:00,16:00-18:00"`` (None: always).
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    plates: list[Annotated[str, AfterValidator(plate_entry)]] = []
+    plates_file: Path | None = None
+    max_distance: int = Field(1, ge=0, le=3)
+    cameras: list[str] | None = None
+    hours: str | None = None
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_hours(value)
+        return value
+
+    @model_validator(mode="after")
+    def _some_plates(self) -> "AlertListSpec":
+        if not self.plates and self.plates_file is None:
+            raise ValueError(f"alert list {self.name!r} needs plates or plates_file")
+        return self
+
+
+class WebSpec(StrictModel):
+    """The live view in the browser (``docs/web.md``): the camera's frames with its plate reads and zones drawn,
+    its last events and its heartbeat figures, served by ``anpr run``.
+
+    Attributes:
+        enabled: Serve it (``anpr run --web HOST:PORT`` switches it on too).
+        host: Address to listen on; loopback unless the page is meant to be seen from other hosts.
+        port: TCP port; the cameras of a multi-camera config serve on ``port``, ``port + 1``, ... in their order.
+        token: Secret the page asks for: as the password of HTTP basic auth (any user name) or as a bearer token
+            (``Authorization: Bearer TOKEN``). None: no login.
+        fps: Most frames per second drawn and encoded for the page (it costs the camera's thread nothing: the
+            web server's thread draws them).
+        jpeg_quality: JPEG quality of those frames.
+        max_width: Frames wider than this are shrunk to it for the page.
+        events: Events listed on the page.
+    """
+
+    enabled: bool = False
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(8080, ge=1, le=65535)
+    token: str | None = Field(None, min_length=8)
+    fps: float = Field(5.0, gt=0, le=30)
+    jpeg_quality: int = Field(75, ge=10, le=100)
+    max_width: int = Field(960, ge=160)
+    events: int = Field(20, ge=1, le=200)
+
+
 class AppConfig(StrictModel):
     """Everything the system reads from its config file.
 
     Attributes:
         cameras: Cameras run by one supervisor, one process each (empty: one camera given on the command line).
+        alerts: Watch lists: plates that raise an ``alert`` message when read.
     """
 
     model: ModelSpec = ModelSpec()
@@ -157,12 +332,15 @@ class AppConfig(StrictModel):
     train: TrainSpec = TrainSpec()
     recognizer: RecognizerSpec = RecognizerSpec()
     gate: GateSpec = GateSpec()
+    reader: ReaderSpec = ReaderSpec()
     read: ReadSpec = ReadSpec()
     scan: ScanSpec = ScanSpec()
     track: TrackSpec = TrackSpec()
     publish: PublishSpec = PublishSpec()
     source: SourceSpec = SourceSpec()
     cameras: list[CameraSpec] = []
+    alerts: list[AlertListSpec] = []
+    web: WebSpec = WebSpec()
 
     @model_validator(mode="after")
     def _read_formats_known(self) -> "AppConfig":
@@ -186,6 +364,10 @@ class AppConfig(StrictModel):
         for name in names:
             if names.count(name) > 1:
                 raise ValueError(f"cameras: name {name!r} is used twice")
+        lists = [a.name for a in self.alerts]
+        for name in lists:
+            if lists.count(name) > 1:
+                raise ValueError(f"alerts: list name {name!r} is used twice")
         for index, camera in enumerate(self.cameras):
             try:
                 self.camera_scan(camera)
@@ -206,9 +388,11 @@ class AppConfig(StrictModel):
         return ScanSpec.model_validate({**self.scan.model_dump(), **camera.scan})
 
     def for_camera(self, camera: CameraSpec) -> "AppConfig":
-        """This config as one listed camera's process sees it: its name and its scan settings."""
-        source = self.source.model_copy(update={"camera": camera.name})
-        return self.model_copy(update={"scan": self.camera_scan(camera), "source": source})
+        """This config as one listed camera's process sees it: its name, its scan settings, its zones and its live
+        view's port (``web.port`` plus the camera's place in ``cameras``)."""
+        source = self.source.model_copy(update={"camera": camera.name, "zones": camera.zones or self.source.zones})
+        web = self.web.model_copy(update={"port": self.web.port + self.cameras.index(camera)})
+        return self.model_copy(update={"web": web, "scan": self.camera_scan(camera), "source": source})
 
 
 def _describe(error: ValidationError) -> str:
@@ -252,5 +436,5 @@ def load_config(path: Path | None = None) -> AppConfig:
 
 
 def resolve(path: Path) -> Path:
-    """A config path made absolute: relative paths are taken from the repository root."""
-    return path if path.is_absolute() else DEFAULT_CONFIG.parent.parent / path
+    """A config path made absolute: relative paths are taken from :data:`PACKAGE_ROOT` (the repository root)."""
+    return path if path.is_absolute() else PACKAGE_ROOT / path
