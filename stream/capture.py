@@ -171,12 +171,13 @@ class Capture:
             self.stats.read += 1
 
     def _run_video(self) -> None:
-        """Reads a camera, stream or file; live sources are reopened when they fail, files end."""
+        """Reads a camera, stream or file; live sources are reopened when they fail, files end (a corrupt stretch of
+        a file is skipped by the source and counted in ``stats.skipped``)."""
         assert self._video is not None
         started = time.monotonic()
-        index = 0
         while not self.stop_event.is_set() and not self._limit_reached():
             image = self._video.read()
+            self.stats.skipped = self._video.skipped
             if image is None:
                 if not self.info.live:
                     break
@@ -184,6 +185,7 @@ class Capture:
                 if not self._reconnect():
                     break
                 continue
+            index = self._video.position - 1  # skipped frames keep their places: a file's times stay true
             if self.info.live:
                 t = time.monotonic() - started
             else:
@@ -194,8 +196,6 @@ class Capture:
             if not self._put(Frame(index, t, image)):
                 break
             self.stats.read += 1
-            self.stats.skipped = self._video.skipped
-            index += 1
 
     def _reconnect(self) -> bool:
         """Reopens the live source with backoff until it works or the thread is stopped."""

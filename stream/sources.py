@@ -16,6 +16,9 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mpg", ".mpeg", ".ts", ".mjpeg", ".mjpg", ".h264"}
 
+MAX_FAILED_READS = 250
+"""A video file whose reads fail this many times in a row has ended, whatever its frame count says."""
+
 
 class SourceError(RuntimeError):
     """A source that cannot be opened or read; the message says which and why."""
@@ -112,12 +115,16 @@ class VideoSource:
         fps = self.capture.get(cv2.CAP_PROP_FPS)
         self.info = SourceInfo(uri, self.kind != "video", float(fps) if 0 < fps < 1000 else 25.0)
         self.skipped = 0
+        self.position = 0  # frames taken from the source, skipped ones included
+        frame_count = self.capture.get(cv2.CAP_PROP_FRAME_COUNT) if self.kind == "video" else 0
+        self.frame_count = int(frame_count) if frame_count > 0 else 0
         if self.kind == "video":
             ok, first = self.capture.read()
             if not ok or first is None:
                 self.capture.release()
                 raise SourceError(f"cannot decode any frame of video {uri} (corrupt or empty file)")
             self._first: np.ndarray | None = first
+            self.position = 1
         else:
             self._first = None
 
@@ -131,18 +138,44 @@ class VideoSource:
         self.capture = _open_capture(self.uri, self.kind, self.timeout_s)
 
     def read(self) -> np.ndarray | None:
-        """The next frame, ``(H, W, 3)`` uint8 BGR, or None when the source has ended or failed."""
+        """The next frame, ``(H, W, 3)`` uint8 BGR, or None when the source has ended or failed.
+
+        A live source's failed read returns None (the caller reconnects). A file's frame that fails to decode (a
+        corrupt packet) is skipped, counted in ``skipped`` and logged with its position, and reading goes on: the
+        file ends only at a failed read at or past its frame count, or after :data:`MAX_FAILED_READS` failed reads
+        in a row (a file that cannot be read any further, or whose frame count is unknown).
+        """
         if self._first is not None:
             frame, self._first = self._first, None
             return frame
+        failed = 0
         while True:
             ok, frame = self.capture.read()
             if not ok or frame is None:
-                return None
-            if frame.ndim == 3 and frame.shape[2] == 3 and frame.shape[0] * frame.shape[1] <= self.max_pixels:
+                if self.kind != "video" or self._ended(failed):
+                    return None
+                failed += 1
+                self._skip(f"undecodable frame at position {self.position} ({self.position / self.info.fps:.1f} s)")
+            elif frame.ndim == 3 and frame.shape[2] == 3 and frame.shape[0] * frame.shape[1] <= self.max_pixels:
+                self.position += 1
                 return frame
-            self.skipped += 1
-            log.warning("skipping malformed frame of shape %s from %s", frame.shape, self.uri)
+            else:
+                self._skip(f"malformed frame of shape {frame.shape} at position {self.position}")
+
+    def _ended(self, failed: int) -> bool:
+        """Whether a file's failed read is its end: no frames left by its count, or too many failures in a row."""
+        if self.frame_count and self.position >= self.frame_count:
+            return True
+        if failed >= MAX_FAILED_READS:
+            log.warning("giving up on %s after %d failed reads in a row at position %d", self.uri, failed, self.position)
+            return True
+        return False
+
+    def _skip(self, what: str) -> None:
+        """Counts and logs a frame that is not handed on (it still takes its place in ``position``)."""
+        self.skipped += 1
+        self.position += 1
+        log.warning("skipping %s of %s", what, self.uri)
 
     def close(self) -> None:
         """Releases the capture."""

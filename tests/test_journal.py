@@ -73,8 +73,8 @@ def test_replay_answers_and_rejects(tmp_path: Path):
         for bad in (b"not json", b"[1]", b'{"since": -1}', b'{"since": "x"}', b'{"evil": 1}', b"{" * 5000):
             assert "error" in server.answer(bad)
     finally:
-        server.socket.close(linger=0)
-        supervisor.socket.close(linger=0)
+        server.stop()
+        supervisor.stop()
         journal.close()
 
 
@@ -99,10 +99,10 @@ def test_journal_from_before_cameras_is_upgraded(tmp_path: Path):
                          st.none() | st.integers() | st.text(max_size=70) | st.booleans(), max_size=4).map(lambda d: json.dumps(d).encode()))
 def test_fuzzed_replay_requests_parse_or_raise_value_error(raw):
     try:
-        epoch, since, limit = parse_request(raw)
+        epoch, since, limit, topic = parse_request(raw)
     except ValueError:
         return
-    assert (epoch is None or isinstance(epoch, str)) and since >= 0 and 0 <= limit <= 1000
+    assert (epoch is None or isinstance(epoch, str)) and since >= 0 and 0 <= limit <= 1000 and topic == "plate"
 
 
 def start_source(tmp_path: Path, count: int, interval: float, linger: float = 3.0):
@@ -111,6 +111,14 @@ def start_source(tmp_path: Path, count: int, interval: float, linger: float = 3.
     proc = subprocess.Popen([sys.executable, "tests/event_source.py", pub, rep, str(journal), str(count), str(interval),
                              str(linger)], cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return proc, pub, rep, journal
+
+
+def wait_published(source: subprocess.Popen, count: int) -> list[int]:
+    """Waits until the event source has published ``count`` events (it prints each sequence number); their numbers."""
+    assert source.stdout is not None
+    lines = [source.stdout.readline() for _ in range(count)]
+    assert all(lines), "the event source ended early"
+    return [int(line) for line in lines]
 
 
 def subscriber(pub: str, rep: str, state: Path, timeout: float) -> subprocess.Popen:
@@ -127,7 +135,7 @@ def test_killed_and_restarted_subscriber_gets_every_event_exactly_once(tmp_path:
     state = tmp_path / "sub.json"
     first = subscriber(pub, rep, state, timeout=30)
     try:
-        time.sleep(2.5)  # the source waits 1 s, then sends 10 events a second
+        wait_published(source, 10)  # the source waits 1 s, then sends 10 events a second
         first.send_signal(signal.SIGKILL)
         out_first, _ = first.communicate(timeout=10)
         time.sleep(1.5)  # events published now reach nobody
@@ -155,9 +163,10 @@ def test_sigkilled_publisher_loses_no_journaled_event(tmp_path: Path):
     source, pub, rep, journal_path = start_source(tmp_path, count=1000, interval=0.01)
     watcher = subprocess.Popen([*ANPR, "subscribe", pub, "--replay", rep, "--timeout", "5"], cwd=ROOT, env=ENV,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3.0)
+    sent = wait_published(source, 50)
+    time.sleep(1.0)
     source.send_signal(signal.SIGKILL)
-    sent = [int(line) for line in source.communicate(timeout=10)[0].split()]
+    sent += [int(line) for line in source.communicate(timeout=10)[0].split()]
     received = seqs(watcher.communicate(timeout=30)[0])
     journal = Journal(journal_path)
     try:
