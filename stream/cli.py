@@ -369,9 +369,9 @@ def _out_paths(config: AppConfig, out: Path | None) -> tuple[Path, Path]:
 
 
 def _cmd_train(config: AppConfig, args: argparse.Namespace) -> int:
-    from recognizer.training.train import train
-
     import keras
+
+    from recognizer.training.train import train
 
     overrides = {"epochs": args.epochs, "seed": args.seed, "bank": args.bank}
     spec = config.train.model_copy(update={key: value for key, value in overrides.items() if value is not None})

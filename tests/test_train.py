@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from recognizer.spec import ModelSpec, RendererSpec, TrainSpec
 from recognizer.training.train import train
@@ -65,3 +66,68 @@ def test_averaged_weights_are_the_mean_of_every_weight_and_export_beside_their_f
 
     with_missing = [str(sources[0]), str(tmp_path / "none.weights.h5"), "--out", str(tmp_path / "x.weights.h5")]
     assert main(["average", *with_missing]) == 2
+
+
+def test_training_on_a_bank_stops_after_the_epoch_past_max_minutes(tmp_path: Path):
+    from recognizer.training.bank import render_bank
+
+    model = ModelSpec()
+    render_bank(model, RendererSpec(), tmp_path / "bank", windows=24, workers=1, seed=5, shard_size=12)
+    spec = TrainSpec(batch_size=4, steps_per_epoch=2, epochs=3, val_windows=8, real_crops=None, bank=tmp_path / "bank",
+                     max_minutes=1e-6)
+    out = tmp_path / "out" / "anpr.weights.h5"
+    kept = train(model, RendererSpec(), spec, tmp_path / "run", out)
+    assert [json.loads(line)["epoch"] for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()] == [1]
+    assert json.loads((tmp_path / "run" / "state.json").read_text())["epoch"] == 1
+    assert out.read_bytes() == kept.read_bytes()
+
+
+# Run under KERAS_BACKEND=jax with TensorFlow, tf2onnx, ONNX Runtime and pyzmq unimportable, as on a GPU machine.
+JAX_SIDE = """
+import sys
+
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"tensorflow", "tf2onnx", "onnxruntime", "zmq"}:
+            raise ModuleNotFoundError(f"blocked: {name}", name=name)
+
+sys.meta_path.insert(0, Block())
+import keras
+import numpy as np
+import pytest
+import recognizer.gate, recognizer.synth.crops, recognizer.training.bank, recognizer.training.train, stream.cli
+from recognizer.spec import ModelSpec
+from recognizer.training.network import build_network
+
+assert keras.backend.backend() == "jax"
+keras.utils.set_random_seed(3)
+model = ModelSpec(positions=9)
+net = build_network(model)
+rng = np.random.default_rng(3)
+net.set_weights([w + rng.normal(0, 0.05, w.shape).astype(np.float32) ** 2 for w in net.get_weights()])
+net.save_weights(sys.argv[1])
+x = rng.uniform(0, 255, (2, 64, 160, 1)).astype(np.float32)
+window, columns = net(x, training=False)
+np.savez(sys.argv[2], x=x, window=np.asarray(window), columns=np.asarray(columns))
+"""
+
+
+def test_the_training_path_runs_under_jax_without_tensorflow_and_its_weights_load_under_tensorflow(tmp_path: Path):
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("jax")
+    weights, outputs = tmp_path / "jax.weights.h5", tmp_path / "jax_outputs.npz"
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    subprocess.run([sys.executable, "-c", JAX_SIDE, str(weights), str(outputs)], env=env, check=True, timeout=120)
+
+    from recognizer.training.network import build_network
+
+    net = build_network(ModelSpec(positions=9))
+    net.load_weights(weights)
+    jax_side = np.load(outputs)
+    window, columns = (np.asarray(o) for o in net(jax_side["x"], training=False))
+    assert np.abs(jax_side["columns"]).max() > 0.1
+    np.testing.assert_allclose(window, jax_side["window"], atol=1e-4)
+    np.testing.assert_allclose(columns, jax_side["columns"], atol=1e-4)

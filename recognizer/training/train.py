@@ -1,7 +1,9 @@
-"""Training on generated windows: streamed batches, checkpoints every epoch, resumable, validated each epoch."""
+"""Training on generated windows, rendered as it goes or from a bank: checkpoints every epoch, resumable, validated
+each epoch."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing as mp
@@ -19,6 +21,7 @@ from recognizer.outputs import BOX_CHANNELS, WINDOW_CHANNELS, columns_per_window
 from recognizer.realdata import load_manifest, read_crops
 from recognizer.spec import ModelSpec, RendererSpec, TrainSpec
 from recognizer.synth.windows import WindowBatch, WindowGenerator
+from recognizer.training.bank import Bank
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +96,25 @@ def batch_stream(model: ModelSpec, renderer: RendererSpec, train: TrainSpec, fir
             for batch in pool.imap(_render_batch, tasks):
                 yield to_targets(batch)
             step += 256
+
+
+def training_batches(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec,
+                     first_step: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The batches a run trains on: from ``spec.bank`` when set, else rendered as they are needed
+    (:func:`batch_stream`).
+
+    Args:
+        model: Window spec.
+        renderer: Renderer spec.
+        spec: Training spec.
+        first_step: Index of the first batch (a resumed run continues the sequence).
+
+    Returns:
+        An endless iterator of ``(x, y)`` as :func:`to_targets` gives them.
+    """
+    if spec.bank is None:
+        return batch_stream(model, renderer, spec, first_step)
+    return Bank(spec.bank, model).batches(spec.batch_size, spec.seed, first_step, threads=min(4, spec.workers))
 
 
 def validation_windows(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec) -> WindowBatch:
@@ -218,10 +240,12 @@ def train_epoch(step: Callable[[np.ndarray, np.ndarray], float], stream: Iterato
 def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Path, weights_out: Path | None = None) -> Path:
     """Trains (or resumes training of) the plate network.
 
-    The run folder holds ``checkpoint.keras`` (weights and optimizer, written every epoch), ``state.json``
-    (epochs done, best score), ``log.jsonl`` (one line of scores per epoch), ``best.weights.h5`` (the
-    window network's weights at the best real-crop score, or the latest without real crops) and
-    ``last.weights.h5`` (the last epoch's). Running the same command again resumes after the last finished epoch.
+    Batches come from ``spec.bank`` when it is set, else they are rendered as training goes. The run folder holds
+    ``checkpoint.keras`` (weights and optimizer, written every epoch), ``state.json`` (epochs done, best score),
+    ``log.jsonl`` (one line of scores per epoch, with its seconds), ``best.weights.h5`` (the window network's
+    weights at the best real-crop score, or the latest without real crops) and ``last.weights.h5`` (the last
+    epoch's). Running the same command again resumes after the last finished epoch. With ``spec.max_minutes`` the run stops after the first epoch that ends past that wall time. Imports nothing of
+    TensorFlow: it runs under any Keras backend (``KERAS_BACKEND=jax`` on a GPU machine without TensorFlow).
 
     Args:
         model: Window spec.
@@ -237,6 +261,7 @@ def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Pa
 
     from recognizer.training.network import build_network
 
+    run_started = time.monotonic()
     run_dir.mkdir(parents=True, exist_ok=True)
     state_path, checkpoint = run_dir / "state.json", run_dir / "checkpoint.keras"
     state = json.loads(state_path.read_text()) if state_path.is_file() else {"epoch": 0, "best": -1.0, "seconds": 0.0}
@@ -253,26 +278,31 @@ def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Pa
         schedule = warmup_cosine(spec.learning_rate, spec.epochs, spec.steps_per_epoch)
         trainer.compile(optimizer=keras.optimizers.Adam(schedule), loss=make_plate_loss(model))
     generated = validation_windows(model, renderer, spec)
-    stream = batch_stream(model, renderer, spec, state["epoch"] * spec.steps_per_epoch)
     best_path, last_path = run_dir / "best.weights.h5", run_dir / "last.weights.h5"
-    for epoch in range(state["epoch"], spec.epochs):
-        started = time.monotonic()
-        losses = train_epoch(trainer.train_on_batch, stream, spec.steps_per_epoch, f"epoch {epoch + 1}/{spec.epochs}")
-        net = window_network(trainer, model)
-        scores = validate(net, model, generated, spec.real_crops)
-        state["seconds"] += time.monotonic() - started
-        state["epoch"] = epoch + 1
-        score = scores.real_exact if scores.real_exact is not None else scores.generated_exact
-        if score >= state["best"]:
-            state["best"] = score
-            net.save_weights(best_path)
-        net.save_weights(last_path)
-        trainer.save(checkpoint)
-        record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "hours": state["seconds"] / 3600, **scores.__dict__}
-        with (run_dir / "log.jsonl").open("a") as handle:
-            handle.write(json.dumps(record) + "\n")
-        state_path.write_text(json.dumps(state))
-        log.info("epoch %d: %s", epoch + 1, record)
+    with contextlib.closing(training_batches(model, renderer, spec, state["epoch"] * spec.steps_per_epoch)) as stream:
+        for epoch in range(state["epoch"], spec.epochs):
+            started = time.monotonic()
+            losses = train_epoch(trainer.train_on_batch, stream, spec.steps_per_epoch, f"epoch {epoch + 1}/{spec.epochs}")
+            net = window_network(trainer, model)
+            scores = validate(net, model, generated, spec.real_crops)
+            state["seconds"] += time.monotonic() - started
+            state["epoch"] = epoch + 1
+            score = scores.real_exact if scores.real_exact is not None else scores.generated_exact
+            if score >= state["best"]:
+                state["best"] = score
+                net.save_weights(best_path)
+            net.save_weights(last_path)
+            trainer.save(checkpoint)
+            record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "hours": state["seconds"] / 3600,
+                      "epoch_seconds": time.monotonic() - started, **scores.__dict__}
+            with (run_dir / "log.jsonl").open("a") as handle:
+                handle.write(json.dumps(record) + "\n")
+            state_path.write_text(json.dumps(state))
+            log.info("epoch %d: %s", epoch + 1, record)
+            past_time = spec.max_minutes is not None and time.monotonic() - run_started > 60 * spec.max_minutes
+            if past_time and epoch + 1 < spec.epochs:
+                log.info("stopping after epoch %d: past max_minutes (%.1f)", epoch + 1, spec.max_minutes)
+                break
     kept = best_path if spec.keep == "best" else last_path
     if weights_out is not None:
         weights_out.parent.mkdir(parents=True, exist_ok=True)
