@@ -27,8 +27,6 @@ class ScanSpec(BaseModel):
         presence_threshold: Presence probability above which a window is a hit.
         gate_threshold: Presence probability above which the gate network (where one is configured) passes a
             window on to the plate network; low, since a plate it misses is lost.
-        gate_peaks: Pass only the windows above ``gate_threshold`` whose gate score is a local maximum (the plate
-            network still scores the windows within a gate stride of each), not every window above it.
         merge_iou: Hits whose boxes overlap at least this much belong to one candidate.
         merge_contained: A candidate whose plate box lies at least this share inside a larger candidate's box is
             a read of part of that plate (some of its characters) and is dropped.
@@ -69,7 +67,6 @@ class ScanSpec(BaseModel):
     plate_width_in_window: float = Field(0.7, gt=0.1, lt=1.0)
     presence_threshold: float = Field(0.9, gt=0, lt=1)
     gate_threshold: float = Field(0.5, gt=0, lt=1)
-    gate_peaks: bool = False
     merge_iou: float = Field(0.3, gt=0, lt=1)
     merge_contained: float = Field(0.6, gt=0, le=1)
     min_hits: int = Field(1, ge=1)

@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from detector.voting import plurality
 from recognizer.decode import FormatCheck, decode
 from recognizer.engine import PlateNetwork
 from recognizer.spec import ModelSpec
@@ -91,6 +92,23 @@ def plate_in_windows(gray: np.ndarray, model: ModelSpec, shares: tuple[float, ..
     return out
 
 
+@dataclass(frozen=True)
+class CropReading:
+    """What the windows of one plate crop read, voted.
+
+    Attributes:
+        text: The text with the largest total presence among the windows (ties: the first).
+        confidence: Probability of that text in the most present window that read it.
+        presence: Largest presence among the windows that read it.
+        chars: ``(P, C)`` character probabilities of that window.
+    """
+
+    text: str
+    confidence: float
+    presence: float
+    chars: np.ndarray
+
+
 def read_crop(network: PlateNetwork, gray: np.ndarray, model: ModelSpec, check: FormatCheck = FormatCheck(),
               shares: tuple[float, ...] = CROP_PLATE_WIDTHS, shifts: tuple[float, ...] = (0.0,)) -> str:
     """Reads a plate crop with the reader alone: the windows of :func:`plate_in_windows` vote, weighted by presence.
@@ -112,7 +130,14 @@ def read_crop(network: PlateNetwork, gray: np.ndarray, model: ModelSpec, check: 
 def read_crops(network: PlateNetwork, grays: list[np.ndarray], model: ModelSpec, check: FormatCheck = FormatCheck(),
                shares: tuple[float, ...] = CROP_PLATE_WIDTHS, shifts: tuple[float, ...] = (0.0,),
                batch_size: int = 256) -> list[str]:
-    """:func:`read_crop` for many crops, their windows scored in large batches.
+    """The texts of :func:`crop_readings`: one per crop."""
+    return [r.text for r in crop_readings(network, grays, model, check, shares, shifts, batch_size)]
+
+
+def crop_readings(network: PlateNetwork, grays: list[np.ndarray], model: ModelSpec,
+                  check: FormatCheck = FormatCheck(), shares: tuple[float, ...] = CROP_PLATE_WIDTHS,
+                  shifts: tuple[float, ...] = (0.0,), batch_size: int = 256) -> list[CropReading]:
+    """Reads plate crops with the reader alone (:func:`read_crop`), their windows scored in large batches.
 
     Args:
         network: The plate network.
@@ -124,25 +149,45 @@ def read_crops(network: PlateNetwork, grays: list[np.ndarray], model: ModelSpec,
         batch_size: Windows per network call.
 
     Returns:
-        One plate text per crop.
+        One reading per crop.
     """
     if not grays:
         return []
     per_crop = len(shares) * len(shifts)
     step = max(per_crop, batch_size - batch_size % per_crop)
     windows = np.concatenate([plate_in_windows(g, model, shares, shifts) for g in grays])
-    texts = []
+    readings = []
     for start in range(0, len(windows), step):
         scores = network.predict_windows(windows[start : start + step])
-        reads = [decode(c, model, check).text for c in scores.chars_at(np.arange(len(scores.presence)))]
-        for first in range(0, len(reads), per_crop):
-            texts.append(vote_text(reads[first : first + per_crop], scores.presence[first : first + per_crop]))
-    return texts
+        chars = scores.chars_at(np.arange(len(scores.presence)))
+        decoded = [decode(c, model, check) for c in chars]
+        for first in range(0, len(decoded), per_crop):
+            crop = slice(first, first + per_crop)
+            presence = scores.presence[crop]
+            text = vote_text([d.text for d in decoded[crop]], presence)
+            best = max((i for i in range(first, first + len(presence)) if decoded[i].text == text),
+                       key=lambda i: scores.presence[i])
+            readings.append(CropReading(text, decoded[best].confidence, float(scores.presence[best]), chars[best]))
+    return readings
 
 
 def vote_text(texts: list[str], weights: np.ndarray) -> str:
     """The text with the largest total weight (ties: the first), e.g. reads of one plate at several scales."""
-    totals: dict[str, float] = {}
-    for text, weight in zip(texts, weights):
-        totals[text] = totals.get(text, 0.0) + float(weight)
-    return max(totals, key=totals.__getitem__)
+    return texts[int(plurality(np.array(texts), weights).argmax())]
+
+
+def load_clip_truth(truth: Path) -> list[str]:
+    """The plates of a labelled real clip: the ``plate_text`` column of its ``truth.csv`` (one row per plate,
+    ``file,plate_text,seen_at_seconds,note``).
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: If it has no ``plate_text`` column.
+    """
+    if not truth.is_file():
+        raise FileNotFoundError(f"truth not found: {truth}")
+    with truth.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        if "plate_text" not in (reader.fieldnames or []):
+            raise ValueError(f"{truth}: missing column plate_text")
+        return [row["plate_text"].strip().upper() for row in reader]

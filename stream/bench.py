@@ -1,4 +1,5 @@
-"""``anpr bench``: frames per second end to end, time per stage and peak memory, on clips with plates in view."""
+"""``anpr bench``: frames per second end to end, time per stage, frames dropped live, peak memory and the plates
+read, on real clips (a folder with ``clip.mp4`` and ``truth.csv``) or generated ones."""
 
 from __future__ import annotations
 
@@ -7,34 +8,100 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from detector.pyramid import build_pyramid, pyramid_scales
 from detector.scanner import crop_windows, window_grid
-from detector.schedule import FocusedScanner
-from recognizer.synth.clip import make_clip
+from recognizer.decode import o0_equal
 from recognizer.engine import PlateNetwork
 from recognizer.outputs import STRIDE
+from recognizer.realdata import load_clip_truth
 from stream.capture import Capture
 from stream.config import AppConfig
-from stream.pipeline import build_scanner, to_reads
+from stream.frames import FrameReader
 from stream.tracker import Tracker
+
+STAGES = ("wait", "gray", "motion", "pyramid", "gate", "network", "merge", "text", "track")
+"""Stages timed per frame: waiting for the capture thread's next decoded frame, the gray conversion, the scan's
+stages, decoding the candidates' texts, tracking."""
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A clip to run and, where known, the plates in it.
+
+    Attributes:
+        video: The video file.
+        plates: Texts of the plates a run should publish (``truth.csv`` beside a real clip, the ``.json`` beside a
+            generated one); None when unknown.
+    """
+
+    video: Path
+    plates: tuple[str, ...] | None
+
+
+def clip_of(path: Path) -> Clip:
+    """The clip at a path: a labelled clip's folder (``clip.mp4`` with ``truth.csv``) or a video file (with its
+    plates from a ``truth.csv`` in its folder, or from the ``.json`` a generated clip has beside it).
+
+    Raises:
+        FileNotFoundError: If there is no video at the path.
+    """
+    video = path / "clip.mp4" if path.is_dir() else path
+    if not video.is_file():
+        raise FileNotFoundError(f"no video at {path}")
+    if (video.parent / "truth.csv").is_file():
+        return Clip(video, tuple(load_clip_truth(video.parent / "truth.csv")))
+    if video.with_suffix(".json").is_file():
+        from recognizer.synth.clip import load_truth
+
+        return Clip(video, tuple(v.plate for v in load_truth(video)))
+    return Clip(video, None)
+
+
+@dataclass(frozen=True)
+class EventScore:
+    """A run's plate events against the plates of its clip.
+
+    Attributes:
+        read: Plates with an event of their exact text.
+        read_o0: Plates with an event of their text, O/0 and I/1 taken as equal.
+        false: Events whose text is no plate's.
+        duplicates: Events beyond the first of a plate read.
+    """
+
+    read: int
+    read_o0: int
+    false: int
+    duplicates: int
+
+
+def score_events(texts: tuple[str, ...], plates: tuple[str, ...]) -> EventScore:
+    """Scores plate events by the rule of the dev data: a plate is read when one event has its exact text; an event
+    whose text is in no truth row is false; two events of one plate, a duplicate.
+
+    Args:
+        texts: Texts of the run's plate events.
+        plates: Texts of the clip's plates.
+    """
+    read = sum(p in texts for p in set(plates))
+    read_o0 = sum(any(o0_equal(t, p) for t in texts) for p in set(plates))
+    false = sum(t not in plates for t in texts)
+    duplicates = sum(max(0, texts.count(p) - 1) for p in set(plates))
+    return EventScore(read, read_o0, false, duplicates)
 
 
 @dataclass(frozen=True)
 class BenchResult:
-    """Medians over the frames of one clip.
+    """One run of one clip.
 
     Attributes:
         clip: Clip file name.
         size: ``(width, height)``.
         frames: Frames processed.
-        fps: Frames per second end to end (decode to track).
-        ms: Median milliseconds per frame of each stage: decode (waiting for the capture thread's next frame,
-            then the gray conversion), motion, pyramid, gate, network, merge, track.
-        plates: Plate events the tracker produced.
-        texts: Their plate texts, in the order they ended.
+        fps: Frames processed per second, end to end (capture to track).
+        ms: Median milliseconds per frame of each of :data:`STAGES`.
+        texts: The plate events' texts, in the order they ended.
         dropped: Frames dropped, replaying the clip as a live camera (0 when every frame is processed).
         clip_fps: The clip's own frame rate.
     """
@@ -44,14 +111,16 @@ class BenchResult:
     frames: int
     fps: float
     ms: dict[str, float]
-    plates: int
-    texts: tuple[str, ...] = ()
+    texts: tuple[str, ...]
     dropped: int = 0
     clip_fps: float = 0.0
 
 
 def bench_clips(folder: Path, config: AppConfig) -> list[Path]:
-    """The benchmark clips (720p and 1080p, 24 fps, plates in view), generated once into ``folder``."""
+    """Generated benchmark clips (720p and 1080p, 24 fps, three cars on a plain background), made once into
+    ``folder``; an extra beside the real clips."""
+    from recognizer.synth.clip import make_clip
+
     specs = {"bench_720p.mp4": ((1280, 720), (150, 220)), "bench_1080p.mp4": ((1920, 1080), (220, 290))}
     clips = []
     for name, (size, widths) in specs.items():
@@ -63,54 +132,51 @@ def bench_clips(folder: Path, config: AppConfig) -> list[Path]:
     return clips
 
 
-def run_clip(path: Path, config: AppConfig, network: PlateNetwork, max_frames: int, realtime: bool = False) -> BenchResult:
-    """Processes a clip as the running system does (scans focused on motion and live tracks between whole-frame
-    scans, ``scan.full_scan_every``), timing each stage.
+def run_clip(path: Path, config: AppConfig, network: PlateNetwork, max_frames: int | None = None,
+             realtime: bool = False) -> BenchResult:
+    """Processes a clip as ``anpr run`` does (the same :class:`~stream.frames.FrameReader` and tracker), timing each
+    stage.
 
     Args:
         path: Video file.
         config: Application config.
         network: The loaded network.
-        max_frames: Frames to read from the clip.
+        max_frames: Frames to read from the clip (None: all).
         realtime: Replay the clip as a live camera at its frame rate, dropping the frames processing cannot
             keep up with; otherwise every frame is processed as fast as possible.
     """
-    scanner = FocusedScanner(build_scanner(config, network), config.scan)
     tracker = Tracker(config.track, config.model, config.format_check)
-    stages: dict[str, list[float]] = {k: [] for k in ("decode", "motion", "pyramid", "gate", "network", "merge", "track")}
+    stages: dict[str, list[float]] = {k: [] for k in STAGES}
     texts: list[str] = []
     frames, size = 0, (0, 0)
-    capture = Capture(str(path), config.source, realtime=realtime, max_frames=max_frames).start()
-    started = time.monotonic()
-    try:
-        t0 = time.monotonic()
-        for frame in capture.frames():
-            if frame is None:
-                continue
-            gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
-            t1 = time.monotonic()
-            candidates = scanner.scan(gray, tracker.boxes_at(frame.time_s))
-            t2 = time.monotonic()
-            texts += [t.reading.text for t in tracker.update(to_reads(candidates, config, frame.index, frame.time_s),
-                                                              frame.time_s)]
-            t3 = time.monotonic()
-            stages["decode"].append(t1 - t0)
-            stages["motion"].append(scanner.timings.motion)
-            stages["pyramid"].append(scanner.timings.pyramid)
-            stages["gate"].append(scanner.timings.gate)
-            stages["network"].append(scanner.timings.network)
-            stages["merge"].append(scanner.timings.merge)
-            stages["track"].append(t3 - t2)
-            frames += 1
-            size = (gray.shape[1], gray.shape[0])
-            t0 = time.monotonic()
-    finally:
-        capture.stop()
-        scanner.scanner.close()
-    elapsed = time.monotonic() - started
+    capture = Capture(str(path), config.source, realtime=realtime, max_frames=max_frames)
+    with FrameReader(config, network, snapshots=config.publish.snapshot_quota_mb > 0) as reader:
+        capture.start()
+        started = time.monotonic()
+        try:
+            waited = time.monotonic()
+            for frame in capture.frames():
+                if frame is None:
+                    continue
+                read_at = time.monotonic()
+                result = reader.read(frame.image, frame.index, frame.time_s, tracker.boxes_at(frame.time_s))
+                tracked_at = time.monotonic()
+                texts += [t.reading.text for t in tracker.update(list(result.reads), frame.time_s)]
+                done = time.monotonic()
+                scan = result.scan
+                for stage, seconds in zip(STAGES, (read_at - waited, result.gray_s, scan.motion, scan.pyramid,
+                                                   scan.gate, scan.network, scan.merge, result.text_s,
+                                                   done - tracked_at)):
+                    stages[stage].append(seconds)
+                frames += 1
+                size = (frame.image.shape[1], frame.image.shape[0])
+                waited = time.monotonic()
+        finally:
+            capture.stop()
+        elapsed = time.monotonic() - started
     texts += [t.reading.text for t in tracker.flush()]
     return BenchResult(path.name, size, frames, frames / elapsed if elapsed > 0 else 0.0,
-                       {k: float(np.median(v)) * 1000 if v else 0.0 for k, v in stages.items()}, len(texts), tuple(texts),
+                       {k: float(np.median(v)) * 1000 if v else 0.0 for k, v in stages.items()}, tuple(texts),
                        capture.stats.dropped, capture.info.fps)
 
 

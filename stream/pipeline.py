@@ -13,23 +13,23 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detector.schedule import FocusedScanner
-from detector.scanner import Candidate, Scanner
-from recognizer.decode import decode
 from recognizer.engine import PlateNetwork, int8_path, load_keras_network, load_onnx_network
 from recognizer.fitting import FormatFit
-from recognizer.gate import GATE_STRIDE, load_onnx_gate
-from recognizer.outputs import STRIDE
+from stream.alerts import WatchLists
 from stream.capture import Capture
 from stream.config import AppConfig, resolve
-from stream.events import PlateEvent, PlateRead, iso_utc
+from stream.direction import zone_event
+from stream.events import Heartbeat, PlateEvent, PlateRead, Read, iso_utc
+from stream.frames import FrameReader
 from stream.journal import Journal
+from stream.mqtt import MqttForwarder
 from stream.publisher import Publisher
 from stream.replay import ReplayServer
 from stream.sources import classify
 from stream.security import load_curve
-from stream.snapshots import SnapshotStore, crop
+from stream.snapshots import SnapshotStore
 from stream.tracker import FinishedTrack, Tracker
+from stream.web import LiveView, draw_overlay
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,9 @@ class RunOptions:
         journal: Journal file (config's when None).
         upstream: Connect the PUB socket to this proxy endpoint instead of binding (config's when None).
         serve_replay: Run a replay server (a supervisor's camera processes leave that to the supervisor).
+        serve_mqtt: Forward events to the configured MQTT broker (a supervisor's camera processes leave that to
+            the supervisor).
+        config_path: The config file, re-read for the watch lists on SIGHUP (None: plates files only).
     """
 
     source: str
@@ -63,6 +66,8 @@ class RunOptions:
     journal: Path | None = None
     upstream: str | None = None
     serve_replay: bool = True
+    serve_mqtt: bool = True
+    config_path: Path | None = None
 
 
 def load_network(config: AppConfig) -> PlateNetwork:
@@ -85,32 +90,10 @@ def load_network(config: AppConfig) -> PlateNetwork:
     return PlateNetwork(network.runner, config.model, FormatFit.build(config.model, check.formats))
 
 
-def build_scanner(config: AppConfig, network: PlateNetwork) -> Scanner:
-    """A scanner over the fully convolutional path, with batched crops for refinement, behind the gate network
-    where ``gate.onnx`` names one.
-
-    Raises:
-        FileNotFoundError: If the configured gate file is missing.
-    """
-    gate = None if config.gate.onnx is None else load_onnx_gate(resolve(config.gate.onnx), config.recognizer.threads)
-    finding = PlateNetwork(network.runner, network.model)  # plain readings: they only group and pick the plates
-    return Scanner(config.scan, config.model.window_shape, STRIDE, finding.predict_windows, finding.score_map,
-                   gate, GATE_STRIDE, config.scan.workers, network.predict_windows)
-
-
-def to_reads(candidates: list[Candidate], config: AppConfig, frame: int, time_s: float) -> list[PlateRead]:
-    """Decodes a frame's candidates into reads, leaving out those shorter than ``read.min_length``."""
-    reads, check = [], config.format_check
-    for c in candidates:
-        reading = decode(c.chars, config.model, check)
-        if len(reading.text) < check.min_length:
-            continue
-        reads.append(PlateRead(frame, time_s, c.box, c.presence, c.chars, reading.text, reading.confidence))
-    return reads
-
-
-def to_event(track: FinishedTrack, epoch: str, seq: int, camera: str, source: str, start_wall: float) -> PlateEvent:
-    """A finished track as a publishable event (stream times mapped onto wall time from the run's start)."""
+def to_event(track: FinishedTrack, epoch: str, seq: int, camera: str, source: str, start_wall: float,
+             entry: str | None = None) -> PlateEvent:
+    """A finished track as a publishable event (stream times mapped onto wall time from the run's start); ``entry``
+    is the direction vehicles enter the track's zone in, if it names one."""
     r = track.reading
     return PlateEvent(
         type="plate", epoch=epoch, seq=seq, camera=camera, plate=r.text, confidence=round(r.confidence, 4),
@@ -118,7 +101,8 @@ def to_event(track: FinishedTrack, epoch: str, seq: int, camera: str, source: st
         candidates=[{"plate": t, "confidence": round(p, 4)} for t, p in r.candidates],
         first_seen=iso_utc(start_wall + track.first_s), last_seen=iso_utc(start_wall + track.last_s),
         frames=track.frames, box=[int(round(v)) for v in track.best.box], best_frame=track.best.frame,
-        plate_format=r.plate_format, source=source, constrained=r.constrained)
+        plate_format=r.plate_format, source=source, constrained=r.constrained, zone=track.zone,
+        zone_event=zone_event(track.direction, entry), direction=track.direction, speed_px_s=track.direction.speed_px_s)
 
 
 class Annotator:
@@ -134,13 +118,7 @@ class Annotator:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             h, w = image.shape[:2]
             self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
-        canvas = image.copy()
-        for read in reads:
-            x, y, w, h = (int(round(v)) for v in read.box)
-            cv2.rectangle(canvas, (x, y), (x + w, y + h), (0, 255, 0), 2)
-            cv2.putText(canvas, f"{read.text} {read.confidence:.2f}", (x, max(12, y - 6)), cv2.FONT_HERSHEY_SIMPLEX,
-                        0.6, (0, 255, 0), 2)
-        self.writer.write(canvas)
+        self.writer.write(draw_overlay(image, reads))
 
     def close(self) -> None:
         if self.writer is not None:
@@ -159,12 +137,12 @@ class StreamRunner:
     def __init__(self, config: AppConfig, options: RunOptions, network: PlateNetwork) -> None:
         self.config = config
         self.options = options
-        scan = config.scan
-        if classify(options.source) in {"image", "folder"}:  # unrelated photos: no motion between them to follow
-            scan = scan.model_copy(update={"full_scan_every": 1})
-        self.scanner = FocusedScanner(build_scanner(config, network), scan)
+        focused = classify(options.source) not in {"image", "folder"}  # unrelated photos: no motion to follow
+        self.reader = FrameReader(config, network, focused, snapshots=config.publish.snapshot_quota_mb > 0)
         self.tracker = Tracker(config.track, config.model, config.format_check)
         self.camera = options.camera or config.source.camera
+        self.watch = WatchLists(config.alerts, options.config_path)
+        self.mqtt: MqttForwarder | None = None
         self.stop_event = threading.Event()
         self.epoch = uuid.uuid4().hex[:16]
         self.snapshots: SnapshotStore | None = None
@@ -174,14 +152,22 @@ class StreamRunner:
     def _publish(self, publisher: Publisher, journal: Journal, tracks: list[FinishedTrack], start_wall: float) -> None:
         for track in tracks:
             seq = publisher.next_seq("plate")
-            event = to_event(track, self.epoch, seq, self.camera, self.options.source, start_wall)
+            entry = next((z.entry for z in self.config.source.zones if z.name == track.zone), None)
+            event = to_event(track, self.epoch, seq, self.camera, self.options.source, start_wall, entry)
             if self.snapshots is not None and track.best.plate_crop is not None:
                 stem = f"{self.camera}_{self.epoch}_{seq:06d}"
                 event = replace(event, plate_image=self.snapshots.save(f"{stem}_plate.jpg", track.best.plate_crop),
                                 vehicle_image=self.snapshots.save(f"{stem}_vehicle.jpg", track.best.vehicle_crop))
+            event, alerts = self.watch.alerts_for(event, publisher.next_seq("alert"))
             body = event.to_json()
-            journal.append(self.epoch, seq, asdict(event), body)  # durable before it is sent
-            publisher.send("plate", body)
+            journal.append(self.epoch, seq, asdict(event), body, alerts)  # durable before it is sent
+            publisher.send(event)
+            for alert in alerts:
+                publisher.send(alert)
+                log.info("alert %s: plate %s matches %s (distance %d)", alert.list, alert.plate, alert.entry,
+                         alert.distance)
+            if self.mqtt is not None:
+                self.mqtt.notify()
             self.published += 1
             log.info("plate %s (%.2f) over %d frames", event.plate, event.confidence, event.frames)
             if self.options.print_json:
@@ -191,12 +177,19 @@ class StreamRunner:
         """Processes the stream; returns the number of plate events published."""
         capture = Capture(self.options.source, self.config.source, self.options.realtime, self.options.max_frames)
         journal_path = self.options.journal or self.config.publish.journal.expanduser()
-        journal = Journal(journal_path)
         quota = self.config.publish.snapshot_quota_mb
-        self.snapshots = SnapshotStore(journal_path.parent / "snapshots", quota) if quota > 0 else None
+        snapshot_folder = journal_path.parent / "snapshots"
+        live = None
+        if self.config.web.enabled:  # first: a port in use stops the run before anything else starts
+            live = LiveView(self.config.web, self.camera, journal_path, self.epoch, snapshot_folder if quota > 0 else None,
+                            self.config.source.zones).start()
+        journal = Journal(journal_path)
+        self.snapshots = SnapshotStore(snapshot_folder, quota) if quota > 0 else None
         start_wall, started = time.time(), time.monotonic()
         journal.start_epoch(self.epoch, start_wall, self.camera)
         publish = self.config.publish
+        if publish.mqtt is not None and self.options.serve_mqtt:
+            self.mqtt = MqttForwarder(publish.mqtt, journal, self.camera, start_wall, publish.heartbeat_s).start()
         curve = load_curve(publish.curve)
         upstream = self.options.upstream or publish.upstream
         if upstream:
@@ -214,36 +207,39 @@ class StreamRunner:
                 now = time.monotonic()
                 if now - last_beat >= self.config.publish.heartbeat_s:
                     elapsed = now - started
-                    publisher.send("heartbeat", {
-                        "type": "heartbeat", "camera": self.camera, "frames_read": capture.stats.read,
-                        "frames_processed": self.processed, "frames_dropped": capture.stats.dropped,
-                        "frames_skipped": capture.stats.skipped, "reconnects": capture.stats.reconnects,
-                        "fps": round(self.processed / elapsed, 2) if elapsed > 0 else 0.0,
-                        "queue_depth": capture.queue_depth()})
+                    beat = Heartbeat(
+                        camera=self.camera, frames_read=capture.stats.read, frames_processed=self.processed,
+                        frames_dropped=capture.stats.dropped, frames_skipped=capture.stats.skipped,
+                        reconnects=capture.stats.reconnects,
+                        fps=round(self.processed / elapsed, 2) if elapsed > 0 else 0.0,
+                        queue_depth=capture.queue_depth(), replay_alive=None if replay is None else replay.alive)
+                    publisher.send(beat)
+                    if self.mqtt is not None:
+                        self.mqtt.heartbeat(asdict(beat))
+                    if live is not None:
+                        live.heartbeat(asdict(beat))
                     last_beat = now
                 if self.stop_event.is_set():
                     break
                 if frame is None:
                     continue
-                gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
-                reads = to_reads(self.scanner.scan(gray, self.tracker.boxes_at(frame.time_s)), self.config, frame.index,
-                                 frame.time_s)
-                if self.snapshots is not None:
-                    reads = [replace(r, plate_crop=crop(frame.image, r.box, 0.15, 0.4),
-                                     vehicle_crop=crop(frame.image, r.box, 1.5, 4.0)) for r in reads]
+                reads = list(self.reader.read(frame.image, frame.index, frame.time_s,
+                                              self.tracker.boxes_at(frame.time_s)).reads)
                 self.processed += 1
                 if self.config.publish.reads:
                     for read in reads:
-                        publisher.send("read", {"type": "read", "camera": self.camera, "frame": read.frame,
-                                                "plate": read.text, "confidence": round(read.confidence, 4),
-                                                "box": [int(round(v)) for v in read.box]})
+                        publisher.send(Read.of(read, self.camera))
                 if annotator is not None:
                     annotator.write(frame.image, reads)
+                if live is not None:
+                    live.show(frame.index, frame.image, reads)
                 self._publish(publisher, journal, self.tracker.update(reads, frame.time_s), start_wall)
         finally:
             capture.stop()
-            self.scanner.scanner.close()
+            self.reader.close()
             self._publish(publisher, journal, self.tracker.flush(), start_wall)
+            if self.mqtt is not None:
+                self.mqtt.stop()  # sends what is left while the broker answers (publish.mqtt.drain_s)
             publisher.close()
             if replay is not None:
                 replay.stop()
@@ -252,6 +248,8 @@ class StreamRunner:
                 curve.close()
             if annotator is not None:
                 annotator.close()
+            if live is not None:
+                live.stop()
         log.info("processed %d of %d frames (%d dropped, %d skipped), %d plate events", self.processed,
                  capture.stats.read, capture.stats.dropped, capture.stats.skipped, self.published)
         return self.published

@@ -1,11 +1,13 @@
-"""Reading plates in still images, and scoring reads against labelled manifests (``anpr read``, ``anpr eval``)."""
+"""Reading plates in photos of any size (``anpr read``), and scoring reads against labelled sets (``anpr eval``):
+photos with or without plate boxes, plate crops and video clips."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -13,121 +15,305 @@ import numpy as np
 from tqdm import tqdm
 
 from detector.geometry import iou
-from detector.scanner import Scanner
-from recognizer.decode import FormatCheck, decode, o0_equal
+from detector.spec import ScanSpec
+from recognizer.decode import o0_equal
 from recognizer.engine import PlateNetwork
-from recognizer.realdata import load_manifest, read_crop
-from recognizer.spec import ModelSpec
+from recognizer.realdata import LabelledPlate, crop_readings, load_manifest, read_crops
+from stream.bench import clip_of, run_clip, score_events
+from stream.config import AppConfig
+from stream.events import PlateRead
+from stream.frames import FrameReader
 
 log = logging.getLogger(__name__)
 
 FOUND_IOU = 0.4
 """Least overlap between a read's box and the labelled box for the plate to count as found."""
 
+PLATE_ASPECT = 1.9
+"""An image at least this many times wider than tall is taken for a photo of a plate alone (a crop); photos are
+at most 16:9 (1.78)."""
 
-@dataclass(frozen=True)
-class StillPlate:
-    """A plate read in a still image.
+READERS_KEPT = 4
+"""Frame readers (one per plate-width range, i.e. per photo width) a :class:`StillReader` keeps open."""
 
-    Attributes:
-        text: Plate text.
-        confidence: Probability of the text.
-        presence: Presence probability.
-        box: ``(x, y, w, h)`` in pixels.
+
+def looks_like_plate(shape: tuple[int, ...]) -> bool:
+    """Whether an image of this ``(H, W, ...)`` shape is a plate crop rather than a photo (:data:`PLATE_ASPECT`)."""
+    return shape[1] >= PLATE_ASPECT * shape[0]
+
+
+def working_image(gray: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """A photo shrunk (area averaging) so that its longer side is at most ``max_side``.
+
+    Args:
+        gray: ``(H, W)`` uint8 photo.
+        max_side: Longest side kept.
+
+    Returns:
+        The ``(h, w)`` image (``gray`` itself when small enough) and its scale, working pixels per photo pixel.
+    """
+    factor = min(1.0, max_side / max(gray.shape[:2]))
+    if factor == 1.0:
+        return gray, 1.0
+    size = (max(1, round(gray.shape[1] * factor)), max(1, round(gray.shape[0] * factor)))
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), factor
+
+
+def still_scan(spec: ScanSpec, width: int, factor: float) -> ScanSpec:
+    """The scan settings of one photo: the config's plate widths scaled to the working image where it sets them,
+    else ``min_plate_share`` and ``max_plate_share`` of the working image's width.
+
+    Args:
+        spec: The config's scan settings.
+        width: Width of the working image, pixels.
+        factor: Working pixels per photo pixel (:func:`working_image`).
+    """
+    if spec.widths_given:
+        low, high = spec.min_plate_width * factor, spec.max_plate_width * factor
+    else:
+        low, high = spec.min_plate_share * width, spec.max_plate_share * width
+    return spec.model_copy(update={"min_plate_width": max(8, round(low)), "max_plate_width": max(8, round(high))})
+
+
+class StillReader:
+    """Reads the plates in unrelated photos of any size, with no configuration needed.
+
+    A large photo is shrunk to ``scan.still_max_side`` first and its boxes mapped back; the plate widths looked for
+    follow the photo's width unless the config sets them (:func:`still_scan`). A photo that is only a plate (wider
+    than :data:`PLATE_ASPECT`), or one in which the scan finds nothing, is also read whole as a plate crop, the way
+    the scanner re-reads a candidate; that reading counts where its presence passes ``scan.presence_threshold``.
+
+    Args:
+        config: The application config.
+        network: The loaded network.
     """
 
-    text: str
-    confidence: float
-    presence: float
-    box: tuple[float, float, float, float]
+    def __init__(self, config: AppConfig, network: PlateNetwork) -> None:
+        self.config = config
+        self.network = network
+        self._readers: dict[tuple[int, int], FrameReader] = {}
+
+    def _reader(self, scan: ScanSpec) -> FrameReader:
+        key = (scan.min_plate_width, scan.max_plate_width)
+        if key not in self._readers:
+            if len(self._readers) >= READERS_KEPT:
+                self._readers.pop(next(iter(self._readers))).close()
+            self._readers[key] = FrameReader(self.config, self.network, focused=False, scan=scan)
+        return self._readers[key]
+
+    def read(self, image: np.ndarray) -> list[PlateRead]:
+        """All plates in one photo, most confident first (readings shorter than ``read.min_length`` left out).
+
+        Args:
+            image: ``(H, W, 3)`` uint8 BGR or ``(H, W)`` uint8 gray photo.
+
+        Returns:
+            Reads with boxes in the photo's pixels (frame 0, time 0).
+        """
+        gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        spec = self.config.scan
+        work, factor = working_image(gray, spec.still_max_side)
+        reads = list(self._reader(still_scan(spec, work.shape[1], factor)).read(work).reads)
+        if factor != 1.0:
+            reads = [replace(r, box=tuple(v / factor for v in r.box)) for r in reads]
+        if looks_like_plate(gray.shape) or not reads:
+            whole = self.read_whole(gray)
+            if whole is not None:
+                return [whole]
+        return reads
+
+    def read_whole(self, gray: np.ndarray) -> PlateRead | None:
+        """The photo read as one plate crop (``scan.reread_widths`` x ``scan.reread_shifts`` windows vote), or None
+        where no window is sure a plate is there or the reading is shorter than ``read.min_length``."""
+        spec, check = self.config.scan, self.config.format_check
+        reading = crop_readings(self.network, [gray], self.config.model, check, spec.reread_widths,
+                                spec.reread_shifts)[0]
+        if reading.presence < spec.presence_threshold or len(reading.text) < check.min_length:
+            return None
+        box = (0.0, 0.0, float(gray.shape[1]), float(gray.shape[0]))
+        return PlateRead(0, 0.0, box, reading.presence, reading.chars, reading.text, reading.confidence)
+
+    def close(self) -> None:
+        """Stops every frame reader's threads."""
+        for reader in self._readers.values():
+            reader.close()
+        self._readers.clear()
+
+    def __enter__(self) -> "StillReader":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 @dataclass(frozen=True)
-class EvalReport:
-    """Scores of reads against a manifest.
+class SetScore:
+    """How one labelled set was read: one row of ``anpr eval``'s table.
 
     Attributes:
-        plates: Labelled plates scored.
-        exact: Share read exactly.
-        exact_o0: Share read exactly with O/0 and I/1 taken as equal.
-        found: Share found (a read box overlapping the label by ``FOUND_IOU``; None for crop sets).
-        ms_per_image: Median milliseconds per image.
+        name: The set's folder name.
+        kind: ``stills`` (photos, scored end to end), ``crops`` (plate crops, the reader alone) or ``video`` (a clip
+            run as ``anpr run`` runs it, its plate events scored against ``truth.csv``).
+        items: Labelled plates scored.
+        exact: Share read exactly (video: plates with a plate event of their exact text).
+        exact_o0: Share read with O/0 and I/1 taken as equal.
+        found: Share found (a read's box overlapping the label by :data:`FOUND_IOU`); None without boxes.
+        false_reads: Stills: reads matching no labelled plate (by box where the set has boxes, else by text); they
+            may be real unlabelled plates in the background, so they are reported, not penalised. Video: plate
+            events whose text is in no truth row. None for crops.
+        duplicates: Video: plate events beyond the first of a truth plate; None otherwise.
+        ms: Median milliseconds per image (video: per frame, end to end).
     """
 
-    plates: int
+    name: str
+    kind: str
+    items: int
     exact: float
     exact_o0: float
     found: float | None
-    ms_per_image: float
+    false_reads: int | None
+    duplicates: int | None
+    ms: float
 
 
-def read_image(scanner: Scanner, gray: np.ndarray, model: ModelSpec, check: FormatCheck) -> list[StillPlate]:
-    """All plates found in one grayscale image, most confident first (readings shorter than ``check.min_length``
-    left out).
+def is_crop_set(rows: list[LabelledPlate], sample: int = 5) -> bool:
+    """Whether a labelled set is one of plate crops: no boxes, and its first images are plate-shaped."""
+    if any(r.box is not None for r in rows):
+        return False
+    files = list(dict.fromkeys(r.path for r in rows))[:sample]
+    shapes = [image.shape for image in (cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in files) if image is not None]
+    return bool(shapes) and all(looks_like_plate(s) for s in shapes)
 
-    Args:
-        scanner: The plate scanner.
-        gray: ``(H, W)`` uint8 image.
-        model: Alphabet.
-        check: Plate formats to flag reads with, and whether they constrain the reading.
-    """
-    plates = []
-    for candidate in scanner.scan(gray):
-        reading = decode(candidate.chars, model, check)
-        if len(reading.text) < check.min_length:
+
+def _share(count: int, total: int) -> float:
+    return count / total if total else 0.0
+
+
+def evaluate_crops(name: str, rows: list[LabelledPlate], config: AppConfig, network: PlateNetwork) -> SetScore:
+    """Scores a crop set with the reader alone, from the windows the scanner re-reads a candidate from
+    (``scan.reread_widths`` and ``scan.reread_shifts``)."""
+    exact = o0 = total = 0
+    times = []
+    for row in tqdm(rows, desc=name, mininterval=2):
+        gray = cv2.imread(str(row.path), cv2.IMREAD_GRAYSCALE)
+        if gray is None:
+            log.warning("skipping unreadable image %s", row.path)
             continue
-        plates.append(StillPlate(reading.text, reading.confidence, candidate.presence, candidate.box))
-    return plates
+        started = time.monotonic()
+        text = read_crops(network, [gray], config.model, config.format_check, config.scan.reread_widths,
+                          config.scan.reread_shifts)[0]
+        times.append((time.monotonic() - started) * 1000)
+        total += 1
+        exact += text == row.text
+        o0 += o0_equal(text, row.text)
+    return SetScore(name, "crops", total, _share(exact, total), _share(o0, total), None, None, None,
+                    float(np.median(times)) if times else 0.0)
 
 
-def evaluate(manifest: Path, scanner: Scanner, network: PlateNetwork, model: ModelSpec,
-             check: FormatCheck, lengths: tuple[int, int] | None = None, limit: int | None = None) -> EvalReport:
-    """Scores reads against a labelled manifest.
-
-    Sets with plate boxes are scored end to end (find, then read the plate found at the label's box); crop
-    sets without boxes are scored with the reader alone, from the windows the scanner re-reads a candidate from
-    (``scan.reread_widths`` and ``scan.reread_shifts``).
-
-    Args:
-        manifest: A ``manifest.csv``.
-        scanner: Scanner for end-to-end sets.
-        network: Network for crop sets.
-        model: Alphabet and window.
-        check: Plate formats to flag (and perhaps constrain) reads with.
-        lengths: Only plates whose text length is in this inclusive range.
-        limit: Only the first ``limit`` images.
-    """
-    rows = [r for r in load_manifest(manifest) if lengths is None or lengths[0] <= len(r.text) <= lengths[1]]
-    by_file: dict[Path, list] = defaultdict(list)
+def evaluate_stills(name: str, rows: list[LabelledPlate], reader: StillReader) -> SetScore:
+    """Scores photos end to end with :class:`StillReader`: a labelled plate with a box is read as the read whose box
+    overlaps it most (by :data:`FOUND_IOU`); one without a box as any read of the photo with its text."""
+    by_file: dict[Path, list[LabelledPlate]] = defaultdict(list)
     for row in rows:
         by_file[row.path].append(row)
-    files = list(by_file)[:limit] if limit else list(by_file)
-    exact = o0 = found = total = 0
+    exact = o0 = found = total = false_reads = 0
     times = []
     with_boxes = any(r.box is not None for r in rows)
-    for path in tqdm(files, desc=manifest.parent.name, mininterval=2):
-        gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-        if gray is None:
+    for path in tqdm(list(by_file), desc=name, mininterval=2):
+        image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        if image is None:
             log.warning("skipping unreadable image %s", path)
             continue
         started = time.monotonic()
-        if with_boxes:
-            plates = read_image(scanner, gray, model, check)
-        else:
-            text = read_crop(network, gray, model, check, scanner.spec.reread_widths, scanner.spec.reread_shifts)
+        reads = reader.read(image)
         times.append((time.monotonic() - started) * 1000)
+        matched = np.zeros(len(reads), bool)
         for row in by_file[path]:
             total += 1
-            if with_boxes:
-                if row.box is None or not plates:
-                    continue
-                overlaps = iou(np.array([row.box], np.float64), np.array([p.box for p in plates]))[0]
-                if overlaps.max() < FOUND_IOU:
-                    continue
-                found += 1
-                text = plates[int(np.argmax(overlaps))].text
+            if row.box is None or not reads:
+                texts = [r.text for r in reads]
+                exact += row.text in texts
+                o0 += any(o0_equal(t, row.text) for t in texts)
+                matched |= np.array([o0_equal(t, row.text) for t in texts], bool)
+                continue
+            overlaps = iou(np.array([row.box], np.float64), np.array([r.box for r in reads]))[0]
+            matched |= overlaps >= FOUND_IOU
+            if overlaps.max() < FOUND_IOU:
+                continue
+            found += 1
+            text = reads[int(np.argmax(overlaps))].text
             exact += text == row.text
             o0 += o0_equal(text, row.text)
-    share = (lambda n: n / total) if total else (lambda n: 0.0)
-    return EvalReport(total, share(exact), share(o0), share(found) if with_boxes else None,
-                      float(np.median(times)) if times else 0.0)
+        false_reads += int((~matched).sum())
+    return SetScore(name, "stills", total, _share(exact, total), _share(o0, total),
+                    _share(found, total) if with_boxes else None, false_reads, None,
+                    float(np.median(times)) if times else 0.0)
+
+
+def evaluate_manifest(manifest: Path, config: AppConfig, network: PlateNetwork,
+                      lengths: tuple[int, int] | None = None, limit: int | None = None) -> SetScore:
+    """Scores one labelled set of photos or crops.
+
+    Args:
+        manifest: Its ``manifest.csv``.
+        config: The application config.
+        network: The loaded network.
+        lengths: Only plates whose text length is in this inclusive range.
+        limit: Only the first ``limit`` images.
+    """
+    labelled = load_manifest(manifest)
+    crops = is_crop_set(labelled)
+    rows = [r for r in labelled if lengths is None or lengths[0] <= len(r.text) <= lengths[1]]
+    if limit:
+        files = set(list(dict.fromkeys(r.path for r in rows))[:limit])
+        rows = [r for r in rows if r.path in files]
+    name = manifest.parent.name
+    if crops:
+        return evaluate_crops(name, rows, config, network)
+    with StillReader(config, network) as reader:
+        return evaluate_stills(name, rows, reader)
+
+
+def labelled_sets(path: Path) -> Iterator[Path]:
+    """The labelled sets at a path: a ``manifest.csv``, a set's folder (with ``manifest.csv``, or ``clip.mp4`` and
+    ``truth.csv``), or a folder of such sets (in name order).
+
+    Raises:
+        FileNotFoundError: If the path holds no labelled set.
+    """
+    def is_set(folder: Path) -> bool:
+        return (folder / "manifest.csv").is_file() or (folder / "truth.csv").is_file()
+
+    if path.is_file() and path.suffix == ".csv":
+        yield path.parent
+        return
+    if path.is_dir() and is_set(path):
+        yield path
+        return
+    sets = sorted(p for p in path.iterdir() if p.is_dir() and is_set(p)) if path.is_dir() else []
+    if not sets:
+        raise FileNotFoundError(f"no labelled set (manifest.csv, or clip.mp4 with truth.csv) at {path}")
+    yield from sets
+
+
+def evaluate(path: Path, config: AppConfig, network: PlateNetwork, lengths: tuple[int, int] | None = None,
+             limit: int | None = None) -> Iterator[SetScore]:
+    """Scores every labelled set at a path (:func:`labelled_sets`), one at a time.
+
+    Args:
+        path: A ``manifest.csv``, a set's folder or a folder of sets.
+        config: The application config.
+        network: The loaded network.
+        lengths: Stills and crops: only plates whose text length is in this inclusive range.
+        limit: Stills and crops: only the first ``limit`` images of each set.
+    """
+    for folder in labelled_sets(path):
+        if (folder / "manifest.csv").is_file():
+            yield evaluate_manifest(folder / "manifest.csv", config, network, lengths, limit)
+            continue
+        clip = clip_of(folder)
+        result = run_clip(clip.video, config, network)
+        score = score_events(result.texts, clip.plates)
+        yield SetScore(folder.name, "video", len(clip.plates), _share(score.read, len(clip.plates)),
+                       _share(score.read_o0, len(clip.plates)), None, score.false, score.duplicates,
+                       1000 / result.fps if result.fps else 0.0)

@@ -8,6 +8,14 @@ from conftest import DEMO, ENV, ROOT, anpr, events, without_times
 from recognizer.synth.clip import load_truth
 from stream.config import DEMO_CONFIG
 
+PINNED = [
+    {"plate": "ND24KSX", "frames": 16, "best_frame": 13, "box": [453, 277, 114, 26], "confidence": 0.9994},
+    {"plate": "VA48DFV", "frames": 16, "best_frame": 29, "box": [167, 266, 137, 33], "confidence": 0.9999},
+    {"plate": "3269LTV", "frames": 16, "best_frame": 55, "box": [243, 273, 119, 26], "confidence": 0.9995},
+]
+"""The demo clip's plate events with the shipped weights (update them with the weights): what the frame path
+must keep giving."""
+
 
 def test_run_camera_without_source_reads_every_demo_plate(endpoint, io_args):
     result = subprocess.run([sys.executable, "run_camera.py", "--json", *io_args], cwd=ROOT, env=ENV,
@@ -31,6 +39,7 @@ def test_file_replay_gives_the_same_events_every_run(endpoint, io_args, tmp_path
         assert event["type"] == "plate" and len(event["box"]) == 4
         assert event["first_seen"].endswith("Z") and event["first_seen"] <= event["last_seen"]
     assert [e["seq"] for e in a] == list(range(1, len(a) + 1))
+    assert [{k: e[k] for k in PINNED[0]} for e in a] == PINNED  # the frame path reads the demo as it always did
     for event in b:  # the journal's folder holds each event's plate and vehicle crops
         for key in ("plate_image", "vehicle_image"):
             assert (tmp_path / "snapshots" / event[key]).is_file()

@@ -1,0 +1,132 @@
+"""One frame into plate reads: the path ``anpr run``, ``anpr read`` and ``anpr bench`` all take.
+
+A frame is scanned (focused on motion and live tracks between whole-frame scans, or whole), its candidates are
+decoded into reads, and each read keeps its plate and vehicle crops where snapshots are kept.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+
+from detector.scanner import Scanner
+from detector.types import Candidate, StageTimes
+from detector.schedule import FocusedScanner
+from detector.spec import ScanSpec
+from recognizer.decode import decode
+from recognizer.engine import PlateNetwork
+from recognizer.gate import GATE_STRIDE, load_onnx_gate
+from recognizer.outputs import STRIDE
+from stream.config import AppConfig, resolve
+from stream.events import PlateRead
+from stream.snapshots import crop
+
+NO_TRACKS = np.zeros((0, 4))
+"""Track boxes of a frame with no live track (a still)."""
+
+
+def build_scanner(config: AppConfig, network: PlateNetwork, scan: ScanSpec | None = None) -> Scanner:
+    """A scanner over the fully convolutional path, with batched crops for refinement, behind the gate network
+    where ``gate.onnx`` names one.
+
+    Args:
+        config: The application config.
+        network: The loaded network.
+        scan: Scan settings in place of ``config.scan`` (a still's plate widths).
+
+    Raises:
+        FileNotFoundError: If the configured gate file is missing.
+    """
+    scan = config.scan if scan is None else scan
+    gate = None if config.gate.onnx is None else load_onnx_gate(resolve(config.gate.onnx), config.recognizer.threads)
+    finding = PlateNetwork(network.runner, network.model)  # plain readings: they only group and pick the plates
+    return Scanner(scan, config.model.window_shape, STRIDE, finding.predict_windows, finding.score_map,
+                   gate, GATE_STRIDE, scan.workers, network.predict_windows)
+
+
+def to_reads(candidates: list[Candidate], config: AppConfig, frame: int, time_s: float) -> list[PlateRead]:
+    """Decodes a frame's candidates into reads, leaving out those shorter than ``read.min_length``."""
+    reads, check = [], config.format_check
+    for c in candidates:
+        reading = decode(c.chars, config.model, check)
+        if len(reading.text) < check.min_length:
+            continue
+        reads.append(PlateRead(frame, time_s, c.box, c.presence, c.chars, reading.text, reading.confidence, zone=c.zone))
+    return reads
+
+
+@dataclass(frozen=True)
+class FrameReads:
+    """What one frame gave.
+
+    Attributes:
+        reads: Plate reads, most confident first (readings shorter than ``read.min_length`` left out).
+        scan: Seconds of the scan's stages (motion, pyramid, gate, network, merge).
+        gray_s: Seconds turning the colour frame gray.
+        text_s: Seconds decoding the candidates into texts and cutting snapshot crops.
+    """
+
+    reads: tuple[PlateRead, ...]
+    scan: StageTimes
+    gray_s: float
+    text_s: float
+
+
+class FrameReader:
+    """Turns the frames of one source into plate reads.
+
+    Args:
+        config: The application config (its ``scan`` unless ``scan`` is given; plates are read only in its
+            ``source.zones``, where it has any).
+        network: The loaded network.
+        focused: Frames follow each other (a stream): between whole-frame scans, scan only what moves and the live
+            tracks (``scan.full_scan_every``). False: every frame whole (unrelated photos).
+        snapshots: Cut each read's plate and vehicle crops out of the colour frame (the events' snapshots).
+        scan: Scan settings in place of ``config.scan``.
+    """
+
+    def __init__(self, config: AppConfig, network: PlateNetwork, focused: bool = True, snapshots: bool = False,
+                 scan: ScanSpec | None = None) -> None:
+        scan = config.scan if scan is None else scan
+        if not focused:
+            scan = scan.model_copy(update={"full_scan_every": 1})
+        self.config = config
+        self.snapshots = snapshots
+        self.scanner = FocusedScanner(build_scanner(config, network, scan), scan, config.source.zones)
+
+    def read(self, image: np.ndarray, index: int = 0, time_s: float = 0.0,
+             track_boxes: np.ndarray = NO_TRACKS) -> FrameReads:
+        """Reads the plates in the next frame.
+
+        Args:
+            image: ``(H, W, 3)`` uint8 BGR frame, or ``(H, W)`` uint8 gray (no snapshot crops then).
+            index: Frame index in the source.
+            time_s: Stream time of the frame.
+            track_boxes: ``(K, 4)`` boxes ``[x, y, w, h]`` where the live tracks are expected in this frame.
+
+        Returns:
+            The frame's reads and stage times.
+        """
+        started = time.monotonic()
+        gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        converted = time.monotonic()
+        candidates = self.scanner.scan(gray, track_boxes)
+        scanned = time.monotonic()
+        reads = to_reads(candidates, self.config, index, time_s)
+        if self.snapshots and image.ndim == 3:
+            reads = [replace(r, plate_crop=crop(image, r.box, 0.15, 0.4), vehicle_crop=crop(image, r.box, 1.5, 4.0))
+                     for r in reads]
+        return FrameReads(tuple(reads), self.scanner.timings, converted - started, time.monotonic() - scanned)
+
+    def close(self) -> None:
+        """Stops the scanner's worker threads."""
+        self.scanner.scanner.close()
+
+    def __enter__(self) -> "FrameReader":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -1,0 +1,80 @@
+"""``anpr eval`` over a folder of labelled sets (photos with boxes, photos without, crops, a clip) in one table, and
+``anpr bench`` scoring a clip's plate events against its truth."""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import DEMO, anpr
+from recognizer.synth.clip import load_truth
+from stream.bench import EventScore, clip_of, score_events
+from test_stills import demo_stills  # noqa: F401 (the fixture)
+
+DEMO_PLATES = [v.plate for v in load_truth(DEMO)]
+UNSEEN = "ZZ99ZZZ"
+"""A truth row of a plate the demo clip never shows."""
+
+
+@pytest.fixture(scope="module")
+def dev_folder(demo_stills, tmp_path_factory) -> Path:  # noqa: F811
+    """A folder of sets laid out as the dev data: photos with boxes, the same photos without, plate crops, and the
+    demo clip with a ``truth.csv`` that also lists a plate it never shows."""
+    root = tmp_path_factory.mktemp("dev")
+    shutil.copytree(demo_stills, root / "boxes", ignore=shutil.ignore_patterns("crops"))
+    shutil.copytree(demo_stills / "crops", root / "crops")
+    shutil.copytree(demo_stills, root / "no_boxes", ignore=shutil.ignore_patterns("crops"))
+    manifest = root / "no_boxes" / "manifest.csv"
+    with manifest.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    with manifest.open("w", newline="") as handle:
+        csv.writer(handle).writerows([rows[0], *([r[0], r[1], "", "", "", "", *r[6:]] for r in rows[1:])])
+    video = root / "video_demo"
+    video.mkdir()
+    shutil.copy(DEMO, video / "clip.mp4")
+    with (video / "truth.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([["file", "plate_text", "seen_at_seconds", "note"],
+                                      *(["clip.mp4", p, "", ""] for p in [*DEMO_PLATES, UNSEEN])])
+    return root
+
+
+def test_events_are_scored_by_the_dev_data_rule():
+    plates = ("AB12CDE", "XY34ZZZ", "JLN390")
+    score = score_events(("AB12CDE", "AB12CDE", "JLN39O", "NOPLATE"), plates)
+    assert (score.read, score.read_o0, score.false, score.duplicates) == (1, 2, 2, 1)
+    assert score_events((), plates) == EventScore(0, 0, 0, 0)
+
+
+def test_one_table_of_every_set(dev_folder):
+    result = anpr("eval", str(dev_folder), "--config", "configs/demo.yaml", "--json", timeout=600)
+    assert result.returncode == 0, result.stderr
+    rows = {row["name"]: row for row in map(json.loads, result.stdout.splitlines())}
+    assert {name: row["kind"] for name, row in rows.items()} == {
+        "boxes": "stills", "crops": "crops", "no_boxes": "stills", "video_demo": "video"}
+    assert all(row["items"] == 3 for name, row in rows.items() if name != "video_demo"), rows
+    boxes, no_boxes = rows["boxes"], rows["no_boxes"]
+    assert boxes["found"] is not None and no_boxes["found"] is None
+    assert no_boxes["exact"] >= boxes["exact"]  # matched by text, a read anywhere in the photo counts
+    video = rows["video_demo"]
+    assert video["items"] == 4 and video["exact"] == 0.75, video  # every demo plate, not the unseen one
+    assert (video["false_reads"], video["duplicates"]) == (0, 0) and video["ms"] > 0, video
+    table = anpr("eval", str(dev_folder / "crops"), "--lengths", "8", timeout=600)
+    assert table.returncode == 0, table.stderr
+    header, row = table.stdout.splitlines()
+    assert header.split()[:4] == ["set", "kind", "items", "exact"] and row.split()[:3] == ["crops", "crops", "0"]
+
+
+def test_a_folder_without_sets_fails_clearly(tmp_path):
+    result = anpr("eval", str(tmp_path))
+    assert result.returncode == 2 and "anpr: error: no labelled set" in result.stderr
+
+
+def test_bench_scores_a_clip_against_its_truth(dev_folder):
+    clip = clip_of(dev_folder / "video_demo")
+    assert clip.video.name == "clip.mp4" and clip.plates == (*DEMO_PLATES, UNSEEN)
+    result = anpr("bench", str(dev_folder / "video_demo"), "--config", "configs/demo.yaml", "--no-live", timeout=600)
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if line.startswith("video_demo"))
+    assert "3/0/0 of 4:" in row and all(p in row for p in DEMO_PLATES), result.stdout
