@@ -11,7 +11,7 @@ import yaml
 from pydantic import AfterValidator, Field, FilePath, SecretStr, ValidationError, field_validator, model_validator
 
 from detector.spec import ScanSpec, ZoneSpec
-from recognizer.decode import FormatCheck
+from recognizer.decode import FormatCheck, weighted_patterns
 from recognizer.spec import (GateSpec, ModelSpec, ReaderSpec, ReadSpec, RecognizerSpec, RendererSpec, StrictModel,
                              TrainSpec)
 
@@ -133,7 +133,8 @@ class PublishSpec(StrictModel):
 
     Attributes:
         endpoint: ZeroMQ PUB endpoint to bind (a multi-camera supervisor binds its XPUB here).
-        replay_endpoint: ZeroMQ REP endpoint serving missed events from the journal.
+        replay_endpoint: ZeroMQ endpoint (a ROUTER socket; subscribers ask with REQ) serving missed events from the
+            journal.
         upstream: Connect the PUB socket to this XSUB endpoint (an ``anpr proxy`` on another host) instead of
             binding ``endpoint``.
         collect_endpoint: XSUB endpoint that a multi-camera supervisor and ``anpr proxy`` bind, and that the
@@ -348,6 +349,15 @@ class AppConfig(StrictModel):
         for name in self.read.formats or []:
             if name not in known:
                 raise ValueError(f"read.formats: {name!r} is not one of renderer.formats {known}")
+        return self
+
+    @model_validator(mode="after")
+    def _positions_fit_formats(self) -> "AppConfig":
+        """Reads are as long as the longest plate format the camera reads: ``model.positions`` is raised to it (the
+        default formats hold plates of 8 and 9 characters), so that a longer plate is never cut at its end."""
+        longest = max((len(symbols) for _, symbols, _ in weighted_patterns(self.format_check.formats)), default=0)
+        if longest > self.model.positions:  # the model is frozen: set once, while the config is being built
+            object.__setattr__(self, "model", self.model.model_copy(update={"positions": longest}))
         return self
 
     @property

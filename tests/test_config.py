@@ -10,8 +10,17 @@ from stream.config import DEFAULT_CONFIG, DEMO_CONFIG, AppConfig, ConfigError, l
 
 def test_default_config_loads():
     config = load_config()
-    assert config.model.positions == 7 and config.model.classes == 37
-    assert config.model.window_shape == (64, 128)
+    assert config.model.classes == 37 and config.model.window_shape == (64, 128)
+    assert config.model.positions == 9  # the default formats hold plates of up to 9 characters
+
+
+def test_positions_are_raised_to_the_longest_format_read(tmp_path: Path):
+    path = tmp_path / "c.yaml"
+    path.write_text("model:\n  positions: 7\nread:\n  formats: [br_old, mercosur_br]\n")
+    assert load_config(path).model.positions == 7
+    path.write_text("model:\n  positions: 7\nread:\n  formats: [br_old, pl]\n")
+    assert load_config(path).model.positions == 8
+    assert AppConfig.model_validate({"read": {"formats": ["ua"]}}).model.positions == 8
 
 
 def test_unknown_key_is_named(tmp_path: Path):

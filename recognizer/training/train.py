@@ -262,9 +262,7 @@ def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Pa
     from recognizer.training.network import build_network
 
     run_started = time.monotonic()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    state_path, checkpoint = run_dir / "state.json", run_dir / "checkpoint.keras"
-    state = json.loads(state_path.read_text()) if state_path.is_file() else {"epoch": 0, "best": -1.0, "seconds": 0.0}
+    state, checkpoint = load_run_state(run_dir), run_dir / "checkpoint.keras"
     keras.utils.set_random_seed(spec.seed)
     if checkpoint.is_file() and state["epoch"] > 0:
         trainer = keras.models.load_model(checkpoint, custom_objects={"plate_loss": make_plate_loss(model)})
@@ -278,31 +276,67 @@ def train(model: ModelSpec, renderer: RendererSpec, spec: TrainSpec, run_dir: Pa
         schedule = warmup_cosine(spec.learning_rate, spec.epochs, spec.steps_per_epoch)
         trainer.compile(optimizer=keras.optimizers.Adam(schedule), loss=make_plate_loss(model))
     generated = validation_windows(model, renderer, spec)
-    best_path, last_path = run_dir / "best.weights.h5", run_dir / "last.weights.h5"
     with contextlib.closing(training_batches(model, renderer, spec, state["epoch"] * spec.steps_per_epoch)) as stream:
-        for epoch in range(state["epoch"], spec.epochs):
-            started = time.monotonic()
-            losses = train_epoch(trainer.train_on_batch, stream, spec.steps_per_epoch, f"epoch {epoch + 1}/{spec.epochs}")
-            net = window_network(trainer, model)
-            scores = validate(net, model, generated, spec.real_crops)
-            state["seconds"] += time.monotonic() - started
-            state["epoch"] = epoch + 1
-            score = scores.real_exact if scores.real_exact is not None else scores.generated_exact
-            if score >= state["best"]:
-                state["best"] = score
-                net.save_weights(best_path)
-            net.save_weights(last_path)
-            trainer.save(checkpoint)
-            record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "hours": state["seconds"] / 3600,
-                      "epoch_seconds": time.monotonic() - started, **scores.__dict__}
-            with (run_dir / "log.jsonl").open("a") as handle:
-                handle.write(json.dumps(record) + "\n")
-            state_path.write_text(json.dumps(state))
-            log.info("epoch %d: %s", epoch + 1, record)
-            past_time = spec.max_minutes is not None and time.monotonic() - run_started > 60 * spec.max_minutes
-            if past_time and epoch + 1 < spec.epochs:
-                log.info("stopping after epoch %d: past max_minutes (%.1f)", epoch + 1, spec.max_minutes)
-                break
+        return run_epochs(trainer, stream, spec, run_dir, state, run_started, "epoch",
+                          lambda: window_network(trainer, model),
+                          lambda net: validate(net, model, generated, spec.real_crops), weights_out)
+
+
+def load_run_state(run_dir: Path) -> dict:
+    """The ``state.json`` of a run folder (made if missing): epochs done, best score, seconds trained."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / "state.json"
+    return json.loads(path.read_text()) if path.is_file() else {"epoch": 0, "best": -1.0, "seconds": 0.0}
+
+
+def run_epochs(trainer, stream: Iterator[tuple[np.ndarray, np.ndarray]], spec: TrainSpec, run_dir: Path,  # type: ignore[no-untyped-def]
+               state: dict, run_started: float, label: str, current_net: Callable[[], object],
+               validate_net: Callable[[object], object], weights_out: Path | None) -> Path:
+    """The epochs of a training run, from the first one not done, with their bookkeeping: after each, the network's
+    weights as ``last.weights.h5`` (and ``best.weights.h5`` at the best score: real crops' where scored, else
+    generated), ``checkpoint.keras``, a line of ``log.jsonl`` and ``state.json``; a stop after the epoch that ends
+    past ``spec.max_minutes``; at the end the kept weights (``spec.keep``) copied to ``weights_out``.
+
+    Args:
+        trainer: Compiled Keras model trained batch by batch.
+        stream: Training batches ``(x, y)``.
+        spec: Epochs, steps, time limit and which weights to keep.
+        run_dir: Folder of the run.
+        state: The run's state (:func:`load_run_state`), updated in place.
+        run_started: ``time.monotonic()`` when the run started.
+        label: Name of an epoch in the progress bar and log, e.g. ``"epoch"``.
+        current_net: Gives the network to save, holding the trainer's current weights.
+        validate_net: Scores that network; the result has ``real_exact`` (None without real crops) and
+            ``generated_exact`` and is logged field by field.
+        weights_out: Where to copy the kept weights, or None.
+
+    Returns:
+        Path of the kept weights in the run folder.
+    """
+    best_path, last_path = run_dir / "best.weights.h5", run_dir / "last.weights.h5"
+    for epoch in range(state["epoch"], spec.epochs):
+        started = time.monotonic()
+        losses = train_epoch(trainer.train_on_batch, stream, spec.steps_per_epoch, f"{label} {epoch + 1}/{spec.epochs}")
+        net = current_net()
+        scores = validate_net(net)
+        state["seconds"] += time.monotonic() - started
+        state["epoch"] = epoch + 1
+        score = scores.real_exact if scores.real_exact is not None else scores.generated_exact
+        if score >= state["best"]:
+            state["best"] = score
+            net.save_weights(best_path)
+        net.save_weights(last_path)
+        trainer.save(run_dir / "checkpoint.keras")
+        record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "hours": state["seconds"] / 3600,
+                  "epoch_seconds": time.monotonic() - started, **scores.__dict__}
+        with (run_dir / "log.jsonl").open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        (run_dir / "state.json").write_text(json.dumps(state))
+        log.info("%s %d: %s", label, epoch + 1, record)
+        past_time = spec.max_minutes is not None and time.monotonic() - run_started > 60 * spec.max_minutes
+        if past_time and epoch + 1 < spec.epochs:
+            log.info("stopping after %s %d: past max_minutes (%.1f)", label, epoch + 1, spec.max_minutes)
+            break
     kept = best_path if spec.keep == "best" else last_path
     if weights_out is not None:
         weights_out.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,6 @@ GPU machine); the ONNX export (:func:`export_reader`) needs TensorFlow.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from recognizer.synth.crops import CropGenerator
 from recognizer.synth.windows import WindowBatch
 from recognizer.training.bank import Bank
 from recognizer.training.reader_network import COLUMN_STRIDE, build_reader
-from recognizer.training.train import train_epoch, warmup_cosine
+from recognizer.training.train import load_run_state, run_epochs, warmup_cosine
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +151,7 @@ def train_reader(model: ModelSpec, renderer: RendererSpec, reader: ReaderSpec, s
         raise ValueError("train.bank: the crop reader trains on a crop bank (anpr render-bank --kind crops)")
     crop_model = reader.crop_model(model)
     run_started = time.monotonic()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    state_path, checkpoint = run_dir / "state.json", run_dir / "checkpoint.keras"
-    state = json.loads(state_path.read_text()) if state_path.is_file() else {"epoch": 0, "best": -1.0, "seconds": 0.0}
+    state, checkpoint = load_run_state(run_dir), run_dir / "checkpoint.keras"
     keras.utils.set_random_seed(spec.seed)
     net = build_reader(crop_model, reader)
     if checkpoint.is_file() and state["epoch"] > 0:
@@ -171,38 +168,17 @@ def train_reader(model: ModelSpec, renderer: RendererSpec, reader: ReaderSpec, s
     real = load_manifest(spec.real_crops) if spec.real_crops is not None and spec.real_crops.is_file() else []
     real_crops = real_inputs(real, reader)
     bank = Bank(spec.bank, crop_model)
-    best_path, last_path = run_dir / "best.weights.h5", run_dir / "last.weights.h5"
     stream = bank.batches(spec.batch_size, spec.seed, state["epoch"] * spec.steps_per_epoch, threads=min(4, spec.workers))
+
+    def current_net():  # type: ignore[no-untyped-def]
+        for layer in net.layers:
+            if layer.weights:
+                layer.set_weights(trainer.get_layer(layer.name).get_weights())
+        return net
+
     with contextlib.closing(stream):
-        for epoch in range(state["epoch"], spec.epochs):
-            started = time.monotonic()
-            losses = train_epoch(trainer.train_on_batch, stream, spec.steps_per_epoch, f"reader epoch {epoch + 1}/{spec.epochs}")
-            for layer in net.layers:
-                if layer.weights:
-                    layer.set_weights(trainer.get_layer(layer.name).get_weights())
-            scores = validate_reader(net, crop_model, generated, real, real_crops)
-            state["seconds"] += time.monotonic() - started
-            state["epoch"] = epoch + 1
-            score = scores.real_exact if scores.real_exact is not None else scores.generated_exact
-            if score >= state["best"]:
-                state["best"] = score
-                net.save_weights(best_path)
-            net.save_weights(last_path)
-            trainer.save(checkpoint)
-            record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "hours": state["seconds"] / 3600,
-                      "epoch_seconds": time.monotonic() - started, **scores.__dict__}
-            with (run_dir / "log.jsonl").open("a") as handle:
-                handle.write(json.dumps(record) + "\n")
-            state_path.write_text(json.dumps(state))
-            log.info("reader epoch %d: %s", epoch + 1, record)
-            if spec.max_minutes is not None and time.monotonic() - run_started > 60 * spec.max_minutes and epoch + 1 < spec.epochs:
-                log.info("stopping after epoch %d: past max_minutes (%.1f)", epoch + 1, spec.max_minutes)
-                break
-    kept = best_path if spec.keep == "best" else last_path
-    if weights_out is not None:
-        weights_out.parent.mkdir(parents=True, exist_ok=True)
-        weights_out.write_bytes(kept.read_bytes())
-    return kept
+        return run_epochs(trainer, stream, spec, run_dir, state, run_started, "reader epoch", current_net,
+                          lambda net: validate_reader(net, crop_model, generated, real, real_crops), weights_out)
 
 
 def export_reader(weights: Path, model: ModelSpec, reader: ReaderSpec, out: Path) -> None:
