@@ -254,13 +254,15 @@ class Scanner:
                                    scores.chars_at(keep)))
         return LevelHits.concatenate(found) if found else LevelHits.none()
 
-    def level_hits(self, level: Level, regions: np.ndarray | None = None) -> tuple[Hits | None, float]:
+    def level_hits(self, level: Level, regions: np.ndarray | None = None,
+                   gate_threshold: float | None = None) -> tuple[Hits | None, float]:
         """Scores the windows of one level and keeps those above the presence threshold.
 
         Args:
             level: A pyramid level.
             regions: ``(K, 4)`` frame rectangles ``[x, y, w, h]``, ``K >= 1``: score only the windows that touch
                 them (:mod:`detector.regions`), each exactly as a whole-level scan would. None: every window.
+            gate_threshold: The gate's threshold in place of ``spec.gate_threshold``.
 
         Returns:
             The level's hits in frame coordinates, in the order a whole-level scan lists them (None when the gate
@@ -277,7 +279,8 @@ class Scanner:
                 blocks, level.image.shape, self.window_shape, self.stride, self.gate_stride)
             scores = gate_in_bands(self.gate, level.image[y0:y1, x0:x1], self.window_shape, self.gate_stride,
                                    self.spec.max_level_pixels)
-            passed = gate_blocks(scores, self.spec.gate_threshold, self.gate_stride,
+            threshold = self.spec.gate_threshold if gate_threshold is None else gate_threshold
+            passed = gate_blocks(scores, threshold, self.gate_stride,
                                  (rows, cols), self.stride, (y0, x0))
             gate_seconds = time.monotonic() - started
             if blocks is not None:
@@ -402,7 +405,7 @@ class Scanner:
         return reread
 
     def _scan_level(self, gray: np.ndarray, index: int, regions: np.ndarray | None, scanned: bool,
-                    built: dict[int, BuiltLevel]) -> LevelScan:
+                    built: dict[int, BuiltLevel], gate_threshold: float | None) -> LevelScan:
         """Builds one pyramid level, from the frame or halved from its source level once that is built
         (:func:`halving_sources`), publishes it to the levels halved from it, and scores it (:meth:`level_hits`)
         if ``scanned``, timing both."""
@@ -422,10 +425,11 @@ class Scanner:
         finished = time.monotonic()
         if level is None or not scanned:
             return LevelScan(None, finished - started, 0.0, 0.0)
-        hits, gate_seconds = self.level_hits(level, regions)
+        hits, gate_seconds = self.level_hits(level, regions, gate_threshold)
         return LevelScan(hits, finished - started, gate_seconds, time.monotonic() - finished - gate_seconds)
 
-    def scan(self, gray: np.ndarray, regions: np.ndarray | Sequence[np.ndarray | None] | None = None) -> list[Candidate]:
+    def scan(self, gray: np.ndarray, regions: np.ndarray | Sequence[np.ndarray | None] | None = None,
+             gate_threshold: float | None = None) -> list[Candidate]:
         """Finds the plates in a frame, or in parts of it.
 
         Args:
@@ -435,6 +439,7 @@ class Scanner:
                 it. ``K = 0``: nothing is scanned. None: the whole frame. Or one such entry per level of
                 :attr:`scales` (None: that level whole; ``K = 0``: that level is not scanned, and built only where a
                 level scanned is halved from it).
+            gate_threshold: The gate's threshold for this frame in place of ``spec.gate_threshold``.
 
         Returns:
             Candidates, most confident first.
@@ -453,7 +458,8 @@ class Scanner:
             return []
         # The jobs start in level order, so a level's source has started building before the level waits for it.
         built = {index: BuiltLevel() for index in jobs}
-        scans = self._map(lambda index: self._scan_level(gray, index, per_level[index], wanted[index], built), jobs)
+        scans = self._map(lambda index: self._scan_level(gray, index, per_level[index], wanted[index], built,
+                                                           gate_threshold), jobs)
         network_done = time.monotonic()
         hits = [level.hits for level in scans if level.hits is not None]
         candidates = merge_hits(Hits.concatenate(hits), self.spec) if hits else []

@@ -98,9 +98,9 @@ class FocusedScanner:
     whole, the levels taking turns, so that a plate that does not move is found within ``full_scan_every`` frames
     at a steady cost per frame (a live camera waits for no spike); the other levels only in the windows touching
     what moved since the previous frame, on the levels whose turn it is, and the live tracks' boxes, grown by
-    ``spec.track_margin``, on the levels near their plate's width (:func:`level_regions`). With
-    ``full_scan_every == 1`` every frame is scanned whole and no motion is computed: the plain scanner's
-    behaviour.
+    ``spec.track_margin``, on the levels near their plate's width (:func:`level_regions`); the gate passes windows
+    above ``spec.stream_gate_threshold``. With ``full_scan_every == 1`` every frame is scanned whole, at
+    ``spec.gate_threshold``, and no motion is computed: the plain scanner's behaviour.
 
     With zones, "whole" means the zones' scan areas (:class:`~detector.zones.FrameZones`), every rectangle scanned
     is cut to them, and only the candidates whose centre lies in a zone are returned, named by it.
@@ -159,7 +159,7 @@ class FocusedScanner:
             per_level = [restrict_regions(r, zones.areas) for r in per_level or [None] * len(self.scanner.scales)]
             self.regions = restrict_regions(self.regions, zones.areas)
         motion_done = time.monotonic()
-        candidates = self.scanner.scan(gray, per_level)
+        candidates = self.scanner.scan(gray, per_level, self.spec.stream_gate_threshold)
         self.timings = replace(self.scanner.timings, motion=motion_done - started)
         if self.regions is not None and log.isEnabledFor(logging.DEBUG):
             log.debug("scanned %d regions, %.0f%% of the frame", len(self.regions),

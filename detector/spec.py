@@ -26,7 +26,11 @@ class ScanSpec(BaseModel):
         plate_width_in_window: Plate width, as a share of the window width, that a level's scale aims at.
         presence_threshold: Presence probability above which a window is a hit.
         gate_threshold: Presence probability above which the gate network (where one is configured) passes a
-            window on to the plate network; low, since a plate it misses is lost.
+            window on to the plate network; low, since a plate it misses in a photo is lost.
+        stream_gate_threshold: The gate's threshold on the frames of a stream scanned in focus
+            (``full_scan_every`` above 1): a stream shows each plate in many frames, so a stricter gate that passes a
+            plate less often still finds it, and the plate network scores far less of a cluttered scene. None:
+            ``gate_threshold``.
         merge_iou: Hits whose boxes overlap at least this much belong to one candidate.
         merge_contained: A candidate whose plate box lies at least this share inside a larger candidate's box is
             a read of part of that plate (some of its characters) and is dropped.
@@ -67,6 +71,7 @@ class ScanSpec(BaseModel):
     plate_width_in_window: float = Field(0.7, gt=0.1, lt=1.0)
     presence_threshold: float = Field(0.9, gt=0, lt=1)
     gate_threshold: float = Field(0.5, gt=0, lt=1)
+    stream_gate_threshold: float | None = Field(0.9, gt=0, lt=1)
     merge_iou: float = Field(0.3, gt=0, lt=1)
     merge_contained: float = Field(0.6, gt=0, le=1)
     min_hits: int = Field(1, ge=1)

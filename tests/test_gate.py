@@ -64,3 +64,22 @@ def test_gate_training_writes_its_best_weights_and_onnx(tmp_path):
     best = train_gate(ModelSpec(), RendererSpec(), tiny, GateSpec(epochs=2), tmp_path / "run", tmp_path / "gate.onnx")
     assert best.is_file() and (tmp_path / "gate.onnx").is_file()
     assert [json.loads(line)["epoch"] for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()] == [1, 2]
+
+
+def test_hard_negatives_are_varied_clutter_drawn_the_same_from_a_seed():
+    from recognizer.training.gate_train import HARD_NEGATIVE_KINDS, hard_negatives
+
+    windows = hard_negatives(np.random.default_rng(3), 2 * len(HARD_NEGATIVE_KINDS), MODEL.window_shape)
+    assert windows.shape == (8, 64, 128) and windows.dtype == np.uint8
+    np.testing.assert_array_equal(windows, hard_negatives(np.random.default_rng(3), 8, MODEL.window_shape))
+    assert np.median(windows.reshape(8, -1).std(axis=1)) > 10  # patterns, not blank windows
+    assert len({w.tobytes() for w in windows}) == 8
+
+
+def test_hard_negatives_replace_a_share_of_each_batch_as_windows_without_a_plate():
+    from recognizer.training.gate_train import with_hard_negatives
+
+    x, y = np.full((8, 64, 128, 1), 7.0, np.float32), np.ones((8, 12), np.float32)
+    [(hx, hy)] = list(with_hard_negatives(iter([(x, y)]), 0.25, MODEL.window_shape, seed=0))
+    assert (hy[:2, 0] == 0).all() and (hy[2:] == 1).all() and (hy[:2, 1:] == 1).all()
+    assert (hx[:2] != 7).any() and (hx[2:] == 7).all() and (x == 7).all() and (y == 1).all()

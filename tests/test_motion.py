@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
-from test_scanner import C, FakeScores, P, bright_rectangle_network
+from test_scanner import C, FakeScores, P, bright_rectangle_network, dense_fake
 
 from detector.geometry import clip_boxes, merge_boxes
 from detector.motion import MotionDetector, moving_regions
@@ -298,3 +298,19 @@ def test_schedule_scans_each_level_whole_in_turn_and_only_motion_and_tracks_besi
     assert levels[1] in shapes and sum(h * w for h, w in shapes) < sum(h * w for h, w in levels) / 2
     assert_same(*near(found, 100, 100), *near(reference.scan(arrived), 100, 100))
     assert focused.timings.motion >= 0
+
+
+def test_a_stream_scanned_in_focus_gates_at_the_stream_threshold():
+    frame = frame_with_plates((100, 100))
+    spec = SPEC.model_copy(update={"full_scan_every": 2, "gate_threshold": 0.5, "stream_gate_threshold": 0.9})
+
+    def found(update: dict) -> list[Candidate]:
+        """The candidates near the plate on the first frame, the gate scoring its windows 0.7."""
+        gated = spec.model_copy(update=update)
+        scanner = Scanner(gated, WINDOW, STRIDE, bright_rectangle_network, RecordingNetwork().score_image,
+                          gate=lambda image: 0.7 * dense_fake(image).presence, gate_stride=(16, 16))
+        return near(FocusedScanner(scanner, gated).scan(frame, np.zeros((0, 4))), 100, 100)
+
+    assert found({}) == []  # a stream in focus: 0.7 is below the stream's threshold
+    assert len(found({"stream_gate_threshold": None})) == 1  # ... or the photo's, 0.5
+    assert len(found({"full_scan_every": 1})) == 1  # every frame whole: the photo's threshold
