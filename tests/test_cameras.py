@@ -159,7 +159,7 @@ def test_curve_lets_in_only_authorized_subscribers(tmp_path):
     server = curve_config(tmp_path, "server", endpoint, replay, None, authorized=True)
     client = curve_config(tmp_path, "client", endpoint, replay, "server", authorized=False)
     intruder = curve_config(tmp_path, "intruder", endpoint, replay, "server", authorized=False)
-    stills = demo_frames(tmp_path / "stills", 24, 6)
+    stills = demo_frames(tmp_path / "stills", 24, 30)  # a run long enough for the CURVE handshakes before its events
 
     def subscriber(*args: str) -> subprocess.Popen:
         return subprocess.Popen([*ANPR, "subscribe", "--topics", "plate,heartbeat", "--timeout", "8", *args], cwd=ROOT,
@@ -172,9 +172,10 @@ def test_curve_lets_in_only_authorized_subscribers(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     published = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     assert published
-    received = {name: [json.loads(line) for line in p.communicate(timeout=60)[0].splitlines() if line.startswith("{")]
-                for name, p in listeners.items()}
-    assert [e for e in received["client"] if e["type"] == "plate"] == published
+    outputs = {name: p.communicate(timeout=60) for name, p in listeners.items()}
+    received = {name: [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+                for name, (out, _) in outputs.items()}
+    assert [e for e in received["client"] if e["type"] == "plate"] == published, outputs["client"][1][-3000:]
     assert received["intruder"] == [] and received["plain"] == []
     assert "key is not authorized" in run.stderr
 
