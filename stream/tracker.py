@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -67,12 +67,25 @@ class FinishedTrack:
 
 @dataclass
 class _Track:
+    """A live track: its reads, of which only the most present (``best``, the first on a tie) keeps its snapshot
+    crops, so that a long track holds one frame's crops, not every frame's."""
+
     track_id: int
     reads: list[PlateRead] = field(default_factory=list)
+    best: int = 0
 
     @property
     def last(self) -> PlateRead:
         return self.reads[-1]
+
+    def add(self, read: PlateRead) -> None:
+        """Appends a read, moving the snapshot crops to it if it is the most present so far."""
+        if read.presence > self.reads[self.best].presence:
+            self.reads[self.best] = replace(self.reads[self.best], plate_crop=None, vehicle_crop=None)
+            self.best = len(self.reads)
+        else:
+            read = replace(read, plate_crop=None, vehicle_crop=None)
+        self.reads.append(read)
 
 
 class Tracker:
@@ -146,7 +159,7 @@ class Tracker:
                 self._next_id += 1
             else:
                 used.add(choice)
-                self._live[choice].reads.append(read)
+                self._live[choice].add(read)
 
     def _finish(self, tracks: list[_Track]) -> list[FinishedTrack]:
         finished = []
@@ -158,7 +171,7 @@ class Tracker:
             if reading.confidence < self.spec.min_confidence or not reading.text:
                 log.debug("track %d dropped: %r at %.2f", track.track_id, reading.text, reading.confidence)
                 continue
-            best = max(track.reads, key=lambda r: r.presence)
+            best = track.reads[track.best]
             direction = track_direction(np.array([r.box for r in track.reads]), np.array([r.time_s for r in track.reads]),
                                         self.spec.direction_min_shift, self.spec.direction_min_growth)
             zones = [r.zone for r in track.reads]

@@ -101,3 +101,20 @@ def test_readings_shorter_than_a_plate_are_not_reads():
     reads = to_reads([candidate("H"), candidate("AB12"), candidate("TS5"), candidate("AB12CDE")], config, 7, 0.3)
     assert [r.text for r in reads] == ["AB12", "AB12CDE"]
     assert config.model_copy(update={"read": config.read.model_copy(update={"min_length": 1})}).format_check.min_length == 1
+
+
+def test_only_the_most_present_read_of_a_live_track_keeps_its_snapshot_crops():
+    """A long track holds one frame's snapshot crops, not every frame's; the event's snapshot is the most present
+    read's (the first on a tie)."""
+    tracker = Tracker(TrackSpec(max_age_s=0.5, min_reads=2), SMALL)
+    presences = [0.90, 0.97, 0.95, 0.97, 0.92]
+    for f, presence in enumerate(presences):
+        snapshot = np.full((4, 4, 3), f, np.uint8)
+        tracker.update([PlateRead(f, f * 0.1, (10.0 + 8 * f, 50.0, 90.0, 30.0), presence, probs("AB0"), "AB0", 0.7,
+                                  plate_crop=snapshot, vehicle_crop=snapshot)], f * 0.1)
+        [live] = tracker._live
+        assert sum(r.plate_crop is not None for r in live.reads) == 1
+        assert sum(r.vehicle_crop is not None for r in live.reads) == 1
+    [track] = tracker.flush()
+    assert track.best.frame == 1 and track.best.presence == 0.97
+    assert (track.best.plate_crop == 1).all() and (track.best.vehicle_crop == 1).all()
