@@ -18,8 +18,8 @@ from detector.regions import (band_blocks, block_pixels, gate_blocks, gate_crop,
                               merge_blocks)
 from detector.spec import ScanSpec
 from detector.types import (BuiltLevel, Candidate, GateImage, Hits, Level, LevelHits, LevelScan, PredictBatch,
-                            ScoreImage, StageTimes, WindowScores)
-from detector.voting import geometric_mean, plurality, read_lengths, texts
+                            ReadBoxes, ScoreImage, StageTimes, WindowScores)
+from detector.voting import geometric_mean, plurality, read_lengths, surer, texts
 
 log = logging.getLogger(__name__)
 
@@ -197,17 +197,21 @@ class Scanner:
         read_batch: Scores the windows centred on each candidate that make its final reading
             (``spec.reread_widths``): where a camera's plate formats constrain its readings, the network fitted to
             them. None: ``predict_batch``.
+        read_boxes: Reads each candidate from its plate box in the frame (a crop reader at the plate's own
+            resolution). With windows re-read too (``spec.reread_widths``), the surer of the two readings is the
+            candidate's (:func:`detector.voting.surer`); without, its reading alone. None: windows alone.
     """
 
     def __init__(self, spec: ScanSpec, window_shape: tuple[int, int], stride: tuple[int, int], predict_batch: PredictBatch,
                  score_image: ScoreImage | None = None, gate: GateImage | None = None,
                  gate_stride: tuple[int, int] = (16, 16), workers: int = 1,
-                 read_batch: PredictBatch | None = None) -> None:
+                 read_batch: PredictBatch | None = None, read_boxes: ReadBoxes | None = None) -> None:
         self.spec = spec
         self.window_shape = window_shape
         self.stride = stride
         self.predict_batch = predict_batch
         self.read_batch = predict_batch if read_batch is None else read_batch
+        self.read_boxes = read_boxes
         self.score_image = score_image
         self.gate = gate
         self.gate_stride = gate_stride
@@ -466,6 +470,11 @@ class Scanner:
         merge_done = time.monotonic()
         if candidates and self.spec.reread_widths:
             candidates = self._reread(gray, candidates)
+        if candidates and self.read_boxes is not None:
+            chars = self.read_boxes(gray, np.array([c.box for c in candidates]))
+            if self.spec.reread_widths:
+                chars = surer(np.stack([c.chars for c in candidates]), chars)
+            candidates = [replace(c, chars=read) for c, read in zip(candidates, chars)]
         self.timings = StageTimes(sum(level.pyramid for level in scans),
                                   sum(level.network for level in scans) + time.monotonic() - merge_done,
                                   merge_done - network_done, gate=sum(level.gate for level in scans))

@@ -38,6 +38,10 @@ PredictBatch = Callable[[np.ndarray], WindowScores]
 ScoreImage = Callable[[np.ndarray], WindowScores]
 """Scores every window position of an ``(h, w)`` uint8 image at once (fully convolutional)."""
 
+ReadBoxes = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""Reads plates at their boxes in a frame: ``(H, W)`` uint8 frame and ``(K, 4)`` boxes ``[x, y, w, h]`` in frame pixels
+to ``(K, P, C)`` per-position character probabilities (a dedicated reader of plate crops)."""
+
 GateImage = Callable[[np.ndarray], np.ndarray]
 """A cheap first look: ``(rows, cols)`` presence probabilities of the windows of an ``(h, w)`` uint8 image, on a
 grid coarser than the scanner's (cell ``(i, j)`` being the window at ``(gate_stride[1] * j, gate_stride[0] * i)``)."""

@@ -2,7 +2,8 @@
 
 One rule, :func:`plurality`, picks the winner everywhere: a plate's hits in a frame (by count), the windows that
 re-read a candidate and the windows that read a crop (by presence), and a track's reads of its plate over its
-frames (by read length, then :func:`vote` position by position).
+frames (by read length, then :func:`vote` position by position). Two readers of one plate that read it each once
+settle by :func:`surer`.
 """
 
 from __future__ import annotations
@@ -95,3 +96,29 @@ def vote(chars: np.ndarray, weights: np.ndarray) -> np.ndarray:
     keep = plurality(read_lengths(chars), weights, ties="largest")
     voted = np.einsum("n,npc->pc", weights[keep], chars[keep])
     return voted / voted.sum(axis=-1, keepdims=True)
+
+
+def reading_confidence(chars: np.ndarray) -> np.ndarray:
+    """How sure readings are of themselves: the product over positions of each position's likeliest class.
+
+    Args:
+        chars: ``(K, P, C)`` per-position probabilities.
+
+    Returns:
+        ``(K,)`` confidences.
+    """
+    return np.prod(np.asarray(chars).max(axis=-1), axis=-1)
+
+
+def surer(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Per plate, the reading of two readers that is surer of itself (:func:`reading_confidence`; ties: ``first``).
+
+    Args:
+        first: ``(K, P, C)`` one reader's per-position probabilities of ``K`` plates.
+        second: ``(K, P, C)`` the other's.
+
+    Returns:
+        ``(K, P, C)``.
+    """
+    keep_first = reading_confidence(first) >= reading_confidence(second)
+    return np.where(keep_first[:, None, None], first, second)

@@ -16,6 +16,7 @@ import numpy as np
 
 from recognizer.decode import FormatCheck, Reading, columns_to_slots, decode, softmax
 from recognizer.engine import onnx_session
+from recognizer.fitting import FormatFit
 from recognizer.spec import ModelSpec, ReaderSpec
 
 log = logging.getLogger(__name__)
@@ -68,21 +69,26 @@ class CropReader:
 
     Args:
         path: ``.onnx`` file (``anpr train-reader`` writes it).
-        model: The crop model (:meth:`recognizer.spec.ReaderSpec.crop_model`): alphabet, positions and crop size.
+        model: The crop model (:meth:`recognizer.spec.ReaderSpec.crop_model`): alphabet, positions read and crop size.
         spec: Reader settings (margins of the cut).
         threads: Intra-op threads of ONNX Runtime.
+        fit: The camera's plate formats, where they constrain its readings: a crop whose plain reading has a number
+            of characters none of them has is read as the likeliest alignment of its columns that fits one
+            (:meth:`recognizer.fitting.FormatFit.refit`). None: plain readings.
 
     Raises:
         FileNotFoundError: If the file is missing.
     """
 
-    def __init__(self, path: Path, model: ModelSpec, spec: ReaderSpec, threads: int = 1) -> None:
+    def __init__(self, path: Path, model: ModelSpec, spec: ReaderSpec, threads: int = 1,
+                 fit: FormatFit | None = None) -> None:
         if not path.is_file():
             raise FileNotFoundError(f"crop reader not found: {path} (train one with 'anpr train-reader')")
         self.session = onnx_session(path, threads)
         self.input = self.session.get_inputs()[0].name
         self.model = model
         self.spec = spec
+        self.fit = fit
 
     def columns(self, crops: np.ndarray) -> np.ndarray:
         """Character probabilities per column.
@@ -99,8 +105,11 @@ class CropReader:
         return softmax(logits[:, 0])
 
     def chars(self, crops: np.ndarray) -> np.ndarray:
-        """``(K, P, C)`` per-position probabilities of crops ``(K, height, width)`` (the best CTC path's)."""
-        return columns_to_slots(self.columns(crops), self.model.positions)
+        """``(K, P, C)`` per-position probabilities of crops ``(K, height, width)`` (the best CTC path's, fitted to the
+        formats where they constrain)."""
+        columns = self.columns(crops)
+        slots = columns_to_slots(columns, self.model.positions)
+        return slots if self.fit is None else self.fit.refit(columns, slots)
 
     def read(self, crops: np.ndarray, check: FormatCheck = FormatCheck()) -> list[Reading]:
         """The readings of crops ``(K, height, width)``, flagged (and constrained) by ``check``'s formats."""
@@ -119,3 +128,8 @@ class CropReader:
         crops = np.stack([cut_crop(gray, tuple(b), self.spec) for b in boxes]) if len(boxes) else np.zeros(
             (0, self.spec.height, self.spec.width), np.uint8)
         return self.chars(crops)
+
+    def read_whole(self, gray: np.ndarray) -> np.ndarray:
+        """``(P, C)`` per-position probabilities of an ``(h, w)`` uint8 image that is only the plate, read whole (a
+        photo of a plate has its own margins)."""
+        return self.chars(fit_crop(gray, self.spec.height, self.spec.width)[None])[0]

@@ -293,12 +293,19 @@ class GateSpec(StrictModel):
     learning_rate: float = Field(3e-3, gt=0)
 
 
+ReadingMode = Literal["crop", "windows", "both"]
+"""Who gives a candidate its final reading: the crop reader, re-read windows, or the surer of the two."""
+
+
 class ReaderSpec(StrictModel):
     """The crop reader (:mod:`recognizer.reader`): a second network that reads each found plate from a crop of the
     full-resolution frame around its box, resized to ``height`` x ``width``, with CTC over its columns.
 
     Attributes:
-        enabled: Read each candidate's final text with the crop reader instead of re-reading 128x64 windows.
+        streams: How each candidate of a stream's frames gets its final reading: ``crop`` the crop reader alone,
+            ``windows`` 128x64 windows centred on it re-read (``scan.reread_widths``), ``both`` both and the surer
+            reading counts.
+        photos: The same for photos (``anpr read``, image files) and photos that are only the plate.
         height: Crop height the network reads (a multiple of 16).
         width: Crop width (a multiple of 4); the network reads ``width / 4`` columns.
         positions: Most characters a crop is read as.
@@ -309,7 +316,8 @@ class ReaderSpec(StrictModel):
         margin_y: Share of the plate box's height added above and below.
     """
 
-    enabled: bool = False
+    streams: ReadingMode = "crop"
+    photos: ReadingMode = "both"
     height: int = Field(48, ge=16, multiple_of=16)
     width: int = Field(192, ge=32, multiple_of=4)
     positions: int = Field(9, ge=1, le=16)
@@ -318,6 +326,10 @@ class ReaderSpec(StrictModel):
     onnx: Path = Path("recognizer/weights/reader.onnx")
     margin_x: float = Field(0.06, ge=0, le=1)
     margin_y: float = Field(0.12, ge=0, le=1)
+
+    def mode(self, photos: bool) -> ReadingMode:
+        """How the final readings of photos (True) or of a stream's frames (False) are made."""
+        return self.photos if photos else self.streams
 
     def crop_model(self, model: ModelSpec) -> ModelSpec:
         """The model spec of the crops: the alphabet of ``model``, this reader's positions, the crop as the window."""

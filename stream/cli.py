@@ -140,8 +140,9 @@ def _parser() -> argparse.ArgumentParser:
     average = sub.add_parser("average", parents=[common],
                              help="average the weights of networks fine-tuned from one parent (a model soup)")
     average.add_argument("weights", nargs="+", type=Path, help=".weights.h5 files of the network layout in the config")
+    average.add_argument("--reader", action="store_true", help="weights of the crop reader (default: of the plate network)")
     average.add_argument("--out", type=Path, help="the averaged weights, with their ONNX forms beside them (default: "
-                         "recognizer.weights and recognizer.onnx)")
+                         "recognizer.weights and recognizer.onnx; with --reader, reader.weights and reader.onnx)")
 
     bench = sub.add_parser("bench", parents=[common],
                            help="frames per second, time per stage, frames dropped live, memory and plates read on clips")
@@ -360,11 +361,12 @@ def _export(config: AppConfig, weights: Path, onnx: Path) -> None:
     print(f"wrote {onnx} and {int8_path(onnx)}")
 
 
-def _out_paths(config: AppConfig, out: Path | None) -> tuple[Path, Path]:
+def _out_paths(config: AppConfig, out: Path | None, weights: Path | None = None,
+               onnx: Path | None = None) -> tuple[Path, Path]:
     """Where a command writes weights and their ONNX file: ``--out`` and the ONNX file beside it, or without it
-    ``recognizer.weights`` and ``recognizer.onnx``."""
+    ``weights`` and ``onnx`` (default: ``recognizer.weights`` and ``recognizer.onnx``)."""
     if out is None:
-        return resolve(config.recognizer.weights), resolve(config.recognizer.onnx)
+        return resolve(weights or config.recognizer.weights), resolve(onnx or config.recognizer.onnx)
     return out, out.with_name(out.name.split(".")[0] + ".onnx")
 
 
@@ -421,8 +423,7 @@ def _cmd_train_reader(config: AppConfig, args: argparse.Namespace) -> int:
                                    if getattr(spec, key) is not None})
     if spec.bank is None:
         raise ConfigError("train.bank: the crop reader trains on a crop bank: pass --bank (anpr render-bank --kind crops)")
-    weights = resolve(args.out) if args.out else resolve(config.reader.weights)
-    onnx = weights.with_name(weights.name.split(".")[0] + ".onnx") if args.out else resolve(config.reader.onnx)
+    weights, onnx = _out_paths(config, resolve(args.out) if args.out else None, config.reader.weights, config.reader.onnx)
     train_reader(config.model, config.renderer, config.reader, spec, args.run_dir, weights)
     if keras.backend.backend() != "tensorflow":  # the ONNX export needs TensorFlow
         print(f"wrote {weights}; not exported under the {keras.backend.backend()} backend: export it where TensorFlow is")
@@ -446,8 +447,20 @@ def _cmd_export(config: AppConfig, args: argparse.Namespace) -> int:
 def _cmd_average(config: AppConfig, args: argparse.Namespace) -> int:
     from recognizer.training.averaging import average_weights
 
+    sources = [resolve(path) for path in args.weights]
+    if args.reader:
+        from recognizer.training.reader_network import build_reader
+        from recognizer.training.train_reader import export_reader
+
+        weights, onnx = _out_paths(config, args.out, config.reader.weights, config.reader.onnx)
+        average_weights(build_reader(config.reader.crop_model(config.model), config.reader), sources, weights)
+        export_reader(weights, config.model, config.reader, onnx)
+        print(f"wrote {onnx}")
+        return 0
+    from recognizer.training.network import build_network
+
     weights, onnx = _out_paths(config, args.out)
-    average_weights(config.model, [resolve(path) for path in args.weights], weights)
+    average_weights(build_network(config.model, config.model.window_shape), sources, weights)
     _export(config, weights, onnx)
     return 0
 

@@ -18,8 +18,10 @@ from detector.schedule import FocusedScanner
 from detector.spec import ScanSpec
 from recognizer.decode import decode
 from recognizer.engine import PlateNetwork
+from recognizer.fitting import FormatFit
 from recognizer.gate import GATE_STRIDE, load_onnx_gate
 from recognizer.outputs import STRIDE
+from recognizer.reader import CropReader
 from stream.config import AppConfig, resolve
 from stream.events import PlateRead
 from stream.snapshots import crop
@@ -28,23 +30,43 @@ NO_TRACKS = np.zeros((0, 4))
 """Track boxes of a frame with no live track (a still)."""
 
 
-def build_scanner(config: AppConfig, network: PlateNetwork, scan: ScanSpec | None = None) -> Scanner:
+def load_crop_reader(config: AppConfig) -> CropReader:
+    """The crop reader: it reads as many positions as the window network (``model.positions``), fitted to the
+    camera's plate formats where they constrain (``read.constrain``).
+
+    Raises:
+        FileNotFoundError: If ``reader.onnx`` is missing.
+    """
+    model = config.reader.crop_model(config.model).model_copy(update={"positions": config.model.positions})
+    check = config.format_check
+    fit = FormatFit.build(model, check.formats) if check.constrain and check.formats else None
+    return CropReader(resolve(config.reader.onnx), model, config.reader, config.recognizer.threads, fit)
+
+
+def build_scanner(config: AppConfig, network: PlateNetwork, scan: ScanSpec | None = None,
+                  photos: bool = False) -> Scanner:
     """A scanner over the fully convolutional path, with batched crops for refinement, behind the gate network
-    where ``gate.onnx`` names one.
+    where ``gate.onnx`` names one, its candidates' final readings made as ``reader.streams`` (or
+    ``reader.photos``) says.
 
     Args:
         config: The application config.
         network: The loaded network.
         scan: Scan settings in place of ``config.scan`` (a still's plate widths).
+        photos: The frames are unrelated photos, not a stream's.
 
     Raises:
-        FileNotFoundError: If the configured gate file is missing.
+        FileNotFoundError: If the configured gate or crop reader file is missing.
     """
     scan = config.scan if scan is None else scan
+    mode = config.reader.mode(photos)
+    if mode == "crop":
+        scan = scan.model_copy(update={"reread_widths": ()})
     gate = None if config.gate.onnx is None else load_onnx_gate(resolve(config.gate.onnx), config.recognizer.threads)
     finding = PlateNetwork(network.runner, network.model)  # plain readings: they only group and pick the plates
+    read_boxes = None if mode == "windows" else load_crop_reader(config).read_boxes
     return Scanner(scan, config.model.window_shape, STRIDE, finding.predict_windows, finding.score_map,
-                   gate, GATE_STRIDE, scan.workers, network.predict_windows)
+                   gate, GATE_STRIDE, scan.workers, network.predict_windows, read_boxes)
 
 
 def to_reads(candidates: list[Candidate], config: AppConfig, frame: int, time_s: float) -> list[PlateRead]:
@@ -83,7 +105,8 @@ class FrameReader:
             ``source.zones``, where it has any).
         network: The loaded network.
         focused: Frames follow each other (a stream): between whole-frame scans, scan only what moves and the live
-            tracks (``scan.full_scan_every``). False: every frame whole (unrelated photos).
+            tracks (``scan.full_scan_every``), and read as ``reader.streams`` says. False: every frame whole, read as
+            ``reader.photos`` says (unrelated photos).
         snapshots: Cut each read's plate and vehicle crops out of the colour frame (the events' snapshots).
         scan: Scan settings in place of ``config.scan``.
     """
@@ -95,7 +118,7 @@ class FrameReader:
             scan = scan.model_copy(update={"full_scan_every": 1})
         self.config = config
         self.snapshots = snapshots
-        self.scanner = FocusedScanner(build_scanner(config, network, scan), scan, config.source.zones)
+        self.scanner = FocusedScanner(build_scanner(config, network, scan, photos=not focused), scan, config.source.zones)
 
     def read(self, image: np.ndarray, index: int = 0, time_s: float = 0.0,
              track_boxes: np.ndarray = NO_TRACKS) -> FrameReads:

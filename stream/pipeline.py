@@ -214,10 +214,11 @@ class StreamRunner:
                         fps=round(self.processed / elapsed, 2) if elapsed > 0 else 0.0,
                         queue_depth=capture.queue_depth(), replay_alive=None if replay is None else replay.alive)
                     publisher.send(beat)
+                    figures = asdict(beat)  # the forwarder and the live view copy it each
                     if self.mqtt is not None:
-                        self.mqtt.heartbeat(asdict(beat))
+                        self.mqtt.heartbeat(figures)
                     if live is not None:
-                        live.heartbeat(asdict(beat))
+                        live.heartbeat(figures)
                     last_beat = now
                 if self.stop_event.is_set():
                     break

@@ -15,14 +15,15 @@ import numpy as np
 from tqdm import tqdm
 
 from detector.geometry import iou
+from detector.voting import surer
 from detector.spec import ScanSpec
-from recognizer.decode import o0_equal
+from recognizer.decode import decode, o0_equal
 from recognizer.engine import PlateNetwork
-from recognizer.realdata import LabelledPlate, crop_readings, load_manifest, read_crops
+from recognizer.realdata import LabelledPlate, crop_readings, load_manifest
 from stream.bench import clip_of, run_clip, score_events
 from stream.config import AppConfig
 from stream.events import PlateRead
-from stream.frames import FrameReader
+from stream.frames import FrameReader, load_crop_reader
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,8 @@ class StillReader:
     A large photo is shrunk to ``scan.still_max_side`` first and its boxes mapped back; the plate widths looked for
     follow the photo's width unless the config sets them (:func:`still_scan`). A photo that is only a plate (wider
     than :data:`PLATE_ASPECT`), or one in which the scan finds nothing, is also read whole as a plate crop, the way
-    the scanner re-reads a candidate; that reading counts where its presence passes ``scan.presence_threshold``.
+    the scanner reads a candidate of a photo (``reader.photos``); that reading counts where the window network's
+    presence passes ``scan.presence_threshold``.
 
     Args:
         config: The application config.
@@ -91,6 +93,7 @@ class StillReader:
     def __init__(self, config: AppConfig, network: PlateNetwork) -> None:
         self.config = config
         self.network = network
+        self.crop_reader = None if config.reader.photos == "windows" else load_crop_reader(config)
         self._readers: dict[tuple[int, int], FrameReader] = {}
 
     def _reader(self, scan: ScanSpec) -> FrameReader:
@@ -122,16 +125,35 @@ class StillReader:
                 return [whole]
         return reads
 
+    def plate_chars(self, gray: np.ndarray) -> tuple[np.ndarray, float]:
+        """A photo that is only the plate, read as ``reader.photos`` says: by ``scan.reread_widths`` x
+        ``scan.reread_shifts`` windows voting, by the crop reader, or by both, the surer reading counting.
+
+        Args:
+            gray: ``(h, w)`` uint8 photo.
+
+        Returns:
+            ``(P, C)`` per-position probabilities, and the window network's presence (how sure it is that a plate
+            fills the photo).
+        """
+        spec = self.config.scan
+        windows = crop_readings(self.network, [gray], self.config.model, self.config.format_check,
+                                spec.reread_widths, spec.reread_shifts)[0]
+        if self.crop_reader is None:
+            return windows.chars, windows.presence
+        crop = self.crop_reader.read_whole(gray)
+        return (crop if self.config.reader.photos == "crop" else surer(windows.chars[None], crop[None])[0]), windows.presence
+
     def read_whole(self, gray: np.ndarray) -> PlateRead | None:
-        """The photo read as one plate crop (``scan.reread_widths`` x ``scan.reread_shifts`` windows vote), or None
-        where no window is sure a plate is there or the reading is shorter than ``read.min_length``."""
-        spec, check = self.config.scan, self.config.format_check
-        reading = crop_readings(self.network, [gray], self.config.model, check, spec.reread_widths,
-                                spec.reread_shifts)[0]
-        if reading.presence < spec.presence_threshold or len(reading.text) < check.min_length:
+        """The photo read as one plate (:meth:`plate_chars`), or None where no window is sure a plate is there or
+        the reading is shorter than ``read.min_length``."""
+        chars, presence = self.plate_chars(gray)
+        check = self.config.format_check
+        reading = decode(chars, self.config.model, check)
+        if presence < self.config.scan.presence_threshold or len(reading.text) < check.min_length:
             return None
         box = (0.0, 0.0, float(gray.shape[1]), float(gray.shape[0]))
-        return PlateRead(0, 0.0, box, reading.presence, reading.chars, reading.text, reading.confidence)
+        return PlateRead(0, 0.0, box, presence, chars, reading.text, reading.confidence)
 
     def close(self) -> None:
         """Stops every frame reader's threads."""
@@ -190,22 +212,22 @@ def _share(count: int, total: int) -> float:
 
 
 def evaluate_crops(name: str, rows: list[LabelledPlate], config: AppConfig, network: PlateNetwork) -> SetScore:
-    """Scores a crop set with the reader alone, from the windows the scanner re-reads a candidate from
-    (``scan.reread_widths`` and ``scan.reread_shifts``)."""
+    """Scores a crop set with the reader alone, each crop read as a photo that is only the plate is
+    (:meth:`StillReader.plate_chars`: ``reader.photos``)."""
     exact = o0 = total = 0
     times = []
-    for row in tqdm(rows, desc=name, mininterval=2):
-        gray = cv2.imread(str(row.path), cv2.IMREAD_GRAYSCALE)
-        if gray is None:
-            log.warning("skipping unreadable image %s", row.path)
-            continue
-        started = time.monotonic()
-        text = read_crops(network, [gray], config.model, config.format_check, config.scan.reread_widths,
-                          config.scan.reread_shifts)[0]
-        times.append((time.monotonic() - started) * 1000)
-        total += 1
-        exact += text == row.text
-        o0 += o0_equal(text, row.text)
+    with StillReader(config, network) as reader:
+        for row in tqdm(rows, desc=name, mininterval=2):
+            gray = cv2.imread(str(row.path), cv2.IMREAD_GRAYSCALE)
+            if gray is None:
+                log.warning("skipping unreadable image %s", row.path)
+                continue
+            started = time.monotonic()
+            text = decode(reader.plate_chars(gray)[0], config.model, config.format_check).text
+            times.append((time.monotonic() - started) * 1000)
+            total += 1
+            exact += text == row.text
+            o0 += o0_equal(text, row.text)
     return SetScore(name, "crops", total, _share(exact, total), _share(o0, total), None, None, None,
                     float(np.median(times)) if times else 0.0)
 

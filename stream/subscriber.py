@@ -99,6 +99,7 @@ def _receive(endpoint: str, topics: tuple[str, ...], timeout_s: float | None, st
         for topic in topics:
             socket.setsockopt(zmq.SUBSCRIBE, topic.encode())
         connect(socket, endpoint, curve)
+        log.info("subscribed to %s (%s)", endpoint, ", ".join(topics))
         poller = zmq.Poller()
         poller.register(socket, zmq.POLLIN)
         idle = 0.0  # seconds spent waiting since the last message (not counting the caller's time)

@@ -66,8 +66,12 @@ cameras:
   - {{name: live, source: "{rtsp_server.url}"}}
   - {{name: stills, source: "{stills}"}}
 """)
-    subscriber = subprocess.Popen([*ANPR, "subscribe", "--config", str(config), "--timeout", "120"], cwd=ROOT, env=ENV,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    subscriber_log = tmp_path / "subscriber.log"
+    with subscriber_log.open("w") as subscriber_err:
+        subscriber = subprocess.Popen([*ANPR, "subscribe", "--config", str(config), "--timeout", "120"], cwd=ROOT,
+                                      env=ENV, stdout=subprocess.PIPE, stderr=subscriber_err, text=True)
+    # A subscriber without saved state starts from what it sees: it must be listening before the first event.
+    wait_for(lambda: "subscribed to" in subscriber_log.read_text(), 60, "the subscriber to connect")
     log = tmp_path / "supervisor.log"
     with log.open("w") as log_file:
         supervisor = subprocess.Popen([*ANPR, "run", "--config", str(config)], cwd=ROOT, env=ENV,
@@ -89,7 +93,8 @@ cameras:
             supervisor.wait()
         time.sleep(2)
         subscriber.terminate()
-        out, err = subscriber.communicate(timeout=30)
+        out, _ = subscriber.communicate(timeout=30)
+    err = subscriber_log.read_text()
     assert supervisor.returncode == 0, log.read_text()[-3000:]
     wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in [first, *pids]), 30, "the cameras to end")
     journal = Journal(tmp_path / "events.db")

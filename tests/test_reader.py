@@ -94,3 +94,22 @@ def test_a_tiny_run_renders_a_bank_trains_resumes_exports_and_reads(tmp_path: Pa
     frame[40:88, 50:242] = crops.images[0]
     assert reader.read_boxes(frame, np.array([[60.0, 45, 170, 38]])).shape == (1, 9, CROP_MODEL.classes)
     assert reader.read_boxes(frame, np.zeros((0, 4))).shape == (0, 9, CROP_MODEL.classes)
+    assert reader.read_whole(crops.images[0]).shape == (9, CROP_MODEL.classes)
+
+    # Enabled in a config, it reads every candidate of the scanner and photos that are only the plate, as many
+    # positions as the window network reads (7 for a Brazilian camera), fitted to the camera's formats.
+    from stream.config import load_config
+    from stream.frames import build_scanner, load_crop_reader
+    from stream.pipeline import load_network
+
+    config = load_config(Path("configs/dev_br.yaml"))
+    config = config.model_copy(update={"reader": READER.model_copy(update={"onnx": onnx})})
+    crop_reader = load_crop_reader(config)
+    assert crop_reader.fit is not None
+    assert crop_reader.read_whole(crops.images[0]).shape == (7, CROP_MODEL.classes)
+    network = load_network(config)
+    stream, photos = build_scanner(config, network), build_scanner(config, network, photos=True)
+    assert stream.read_boxes is not None and stream.spec.reread_widths == ()  # reader.streams: crop
+    assert photos.read_boxes is not None and photos.spec.reread_widths  # reader.photos: both
+    windows = config.model_copy(update={"reader": config.reader.model_copy(update={"streams": "windows"})})
+    assert build_scanner(windows, network).read_boxes is None

@@ -256,6 +256,40 @@ def test_reread_reads_through_read_batch():
     assert scanned.chars.argmax(axis=-1).tolist() == [0, 1]
 
 
+def test_read_boxes_reads_each_candidate_from_its_box_in_the_frame():
+    """A crop reader (``read_boxes``) gets the full-resolution frame and the candidates' plate boxes, and its reading
+    replaces the windows' re-read."""
+    frame = np.zeros((240, 320), np.uint8)
+    frame[100:130, 109:199] = 255
+    seen = []
+
+    def bright_share(gray: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        seen.append((gray.shape, boxes.copy()))
+        x, y, w, h = boxes[0].astype(int)
+        bright = float((gray[y : y + h, x : x + w] == 255).mean())  # 1 where the box lies on the plate
+        return np.array([[[bright, 1 - bright], [1 - bright, bright]]])
+
+    crop_alone = SPEC.model_copy(update={"reread_widths": ()})
+    [found] = Scanner(crop_alone, (64, 128), (16, 16), bright_rectangle_network).scan(frame)
+    [read] = Scanner(crop_alone, (64, 128), (16, 16), bright_rectangle_network, read_boxes=bright_share).scan(frame)
+    [(shape, boxes)] = seen
+    assert shape == (240, 320) and boxes.shape == (1, 4) and tuple(boxes[0]) == found.box == read.box
+    assert read.chars.shape == (2, 2) and read.chars[0, 0] > 0.9 and read.chars[1, 1] > 0.9
+
+    # With windows re-read too, the surer of the two readings counts.
+    def unsure(gray: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        return np.full((len(boxes), *windows.chars.shape), 1 / windows.chars.shape[1])
+
+    def certain_reversed(gray: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        return np.stack([np.eye(*windows.chars.shape)[::-1]] * len(boxes))
+
+    [windows] = Scanner(SPEC, (64, 128), (16, 16), bright_rectangle_network).scan(frame)
+    [kept] = Scanner(SPEC, (64, 128), (16, 16), bright_rectangle_network, read_boxes=unsure).scan(frame)
+    [replaced] = Scanner(SPEC, (64, 128), (16, 16), bright_rectangle_network, read_boxes=certain_reversed).scan(frame)
+    np.testing.assert_array_equal(kept.chars, windows.chars)
+    assert replaced.chars.argmax(axis=-1).tolist() == [1, 0]
+
+
 def test_empty_frame_has_no_candidates():
     assert Scanner(SPEC, (64, 128), (16, 16), bright_rectangle_network).scan(np.zeros((240, 320), np.uint8)) == []
 

@@ -68,6 +68,30 @@ def test_averaged_weights_are_the_mean_of_every_weight_and_export_beside_their_f
     assert main(["average", *with_missing]) == 2
 
 
+def test_crop_reader_weights_average_with_reader(tmp_path: Path):
+    import keras
+
+    from recognizer.spec import ReaderSpec
+    from recognizer.training.reader_network import build_reader
+    from stream.cli import main
+
+    spec = ReaderSpec()
+    sources, weights = [], []
+    for seed in (1, 2):
+        keras.utils.set_random_seed(seed)
+        net = build_reader(spec.crop_model(ModelSpec()), spec)
+        net.set_weights([w + np.float32(seed) for w in net.get_weights()])
+        weights.append(net.get_weights())
+        sources.append(tmp_path / f"reader{seed}.weights.h5")
+        net.save_weights(sources[-1])
+    out = tmp_path / "soup" / "reader.weights.h5"
+    assert main(["average", "--reader", *map(str, sources), "--out", str(out)]) == 0
+    net.load_weights(out)
+    for mean, a, b in zip(net.get_weights(), *weights, strict=True):
+        np.testing.assert_allclose(mean, (a + b) / 2, rtol=1e-6, atol=1e-6)
+    assert (tmp_path / "soup" / "reader.onnx").is_file()
+
+
 def test_training_on_a_bank_stops_after_the_epoch_past_max_minutes(tmp_path: Path):
     from recognizer.training.bank import render_bank
 

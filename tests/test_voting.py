@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from detector.voting import geometric_mean, plurality, read_lengths, texts, vote
+from detector.voting import geometric_mean, plurality, read_lengths, reading_confidence, surer, texts, vote
 from recognizer.decode import decode
 from recognizer.spec import ModelSpec
 
@@ -98,3 +98,12 @@ def test_geometric_mean_of_literal_arrays_is_normalised_per_position():
     mean = geometric_mean(chars)
     np.testing.assert_allclose(mean[0], np.array([0.25, 0.5, np.sqrt(0.375e-9)]) / (0.75 + np.sqrt(0.375e-9)))
     np.testing.assert_allclose(mean.sum(axis=-1), 1.0)
+
+
+def test_surer_keeps_per_plate_the_reading_surer_of_itself():
+    sure = np.array([[0.9, 0.1], [0.2, 0.8]])  # confidence 0.72
+    unsure = np.array([[0.6, 0.4], [0.4, 0.6]])  # 0.36
+    first, second = np.stack([sure, unsure, unsure]), np.stack([unsure, sure, unsure])
+    np.testing.assert_allclose(reading_confidence(first), [0.72, 0.36, 0.36])
+    chosen = surer(first, second)
+    np.testing.assert_array_equal(chosen, np.stack([sure, sure, unsure]))  # a tie keeps the first reader's

@@ -4,30 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recognizer.spec import ModelSpec
 
 
-def average_weights(model: ModelSpec, sources: list[Path], out: Path) -> None:
-    """Writes the element-wise mean of several weight files of the plate network.
+def average_weights(net, sources: list[Path], out: Path) -> None:  # type: ignore[no-untyped-def]
+    """Writes the element-wise mean of several weight files of one network (the plate network or the crop reader).
 
     Every weight is averaged, batch normalisation's moving means and variances included. The sources should be
     fine-tuned from the same parent, so that their weights still lie in one basin of the loss and their mean is
     itself a working network (the model card says what the shipped mean read against its runs).
 
     Args:
-        model: Network layout the files were trained with.
+        net: A Keras model of the layout the files were trained with (its weights are overwritten).
         sources: ``.weights.h5`` files of that layout.
         out: The ``.weights.h5`` file to write.
 
     Raises:
         FileNotFoundError: A source is missing.
     """
-    from recognizer.training.network import build_network
-
     for source in sources:
         if not source.is_file():
             raise FileNotFoundError(f"weights not found: {source}")
-    net = build_network(model, model.window_shape)
     total = None
     for source in sources:
         net.load_weights(source)
