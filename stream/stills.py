@@ -15,8 +15,8 @@ import numpy as np
 from tqdm import tqdm
 
 from detector.geometry import iou
-from detector.voting import surer
 from detector.spec import ScanSpec
+from detector.voting import surer
 from recognizer.decode import decode, o0_equal
 from recognizer.engine import PlateNetwork
 from recognizer.realdata import LabelledPlate, crop_readings, load_manifest
@@ -142,7 +142,9 @@ class StillReader:
         if self.crop_reader is None:
             return windows.chars, windows.presence
         crop = self.crop_reader.read_whole(gray)
-        return (crop if self.config.reader.photos == "crop" else surer(windows.chars[None], crop[None])[0]), windows.presence
+        if self.config.reader.photos == "both":
+            crop = surer(windows.chars[None], crop[None])[0]
+        return crop, windows.presence
 
     def read_whole(self, gray: np.ndarray) -> PlateRead | None:
         """The photo read as one plate (:meth:`plate_chars`), or None where no window is sure a plate is there or

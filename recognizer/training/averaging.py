@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 
-
 def average_weights(net, sources: list[Path], out: Path) -> None:  # type: ignore[no-untyped-def]
     """Writes the element-wise mean of several weight files of one network (the plate network or the crop reader).
 
