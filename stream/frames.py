@@ -44,7 +44,7 @@ def load_crop_reader(config: AppConfig) -> CropReader:
 
 
 def build_scanner(config: AppConfig, network: PlateNetwork, scan: ScanSpec | None = None,
-                  photos: bool = False) -> Scanner:
+                  photos: bool = False, crop_reader: CropReader | None = None) -> Scanner:
     """A scanner over the fully convolutional path, with batched crops for refinement, behind the gate network
     where ``gate.onnx`` names one, its candidates' final readings made as ``reader.streams`` (or
     ``reader.photos``) says.
@@ -54,6 +54,7 @@ def build_scanner(config: AppConfig, network: PlateNetwork, scan: ScanSpec | Non
         network: The loaded network.
         scan: Scan settings in place of ``config.scan`` (a still's plate widths).
         photos: The frames are unrelated photos, not a stream's.
+        crop_reader: The crop reader already loaded (:func:`load_crop_reader`); None: loaded here where it reads.
 
     Raises:
         FileNotFoundError: If the configured gate or crop reader file is missing.
@@ -64,7 +65,7 @@ def build_scanner(config: AppConfig, network: PlateNetwork, scan: ScanSpec | Non
         scan = scan.model_copy(update={"reread_widths": ()})
     gate = None if config.gate.onnx is None else load_onnx_gate(resolve(config.gate.onnx), config.recognizer.threads)
     finding = PlateNetwork(network.runner, network.model)  # plain readings: they only group and pick the plates
-    read_boxes = None if mode == "windows" else load_crop_reader(config).read_boxes
+    read_boxes = None if mode == "windows" else (crop_reader or load_crop_reader(config)).read_boxes
     return Scanner(scan, config.model.window_shape, STRIDE, finding.predict_windows, finding.score_map,
                    gate, GATE_STRIDE, scan.workers, network.predict_windows, read_boxes)
 
@@ -109,16 +110,17 @@ class FrameReader:
             ``reader.photos`` says (unrelated photos).
         snapshots: Cut each read's plate and vehicle crops out of the colour frame (the events' snapshots).
         scan: Scan settings in place of ``config.scan``.
+        crop_reader: The crop reader already loaded, to share; None: loaded for this reader where it reads.
     """
 
     def __init__(self, config: AppConfig, network: PlateNetwork, focused: bool = True, snapshots: bool = False,
-                 scan: ScanSpec | None = None) -> None:
+                 scan: ScanSpec | None = None, crop_reader: CropReader | None = None) -> None:
         scan = config.scan if scan is None else scan
         if not focused:
             scan = scan.model_copy(update={"full_scan_every": 1})
         self.config = config
         self.snapshots = snapshots
-        self.scanner = FocusedScanner(build_scanner(config, network, scan, photos=not focused), scan, config.source.zones)
+        self.scanner = FocusedScanner(build_scanner(config, network, scan, not focused, crop_reader), scan, config.source.zones)
 
     def read(self, image: np.ndarray, index: int = 0, time_s: float = 0.0,
              track_boxes: np.ndarray = NO_TRACKS) -> FrameReads:

@@ -101,7 +101,8 @@ class StillReader:
         if key not in self._readers:
             if len(self._readers) >= READERS_KEPT:
                 self._readers.pop(next(iter(self._readers))).close()
-            self._readers[key] = FrameReader(self.config, self.network, focused=False, scan=scan)
+            self._readers[key] = FrameReader(self.config, self.network, focused=False, scan=scan,
+                                             crop_reader=self.crop_reader)
         return self._readers[key]
 
     def read(self, image: np.ndarray) -> list[PlateRead]:
