@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -36,18 +37,27 @@ class Reading:
 
 @dataclass(frozen=True)
 class FormatCheck:
-    """The plate formats reads are flagged with, and whether they constrain the reading.
+    """The plate formats reads are flagged with, and whether they break ties or constrain the reading.
 
     Attributes:
         formats: Formats, in order of preference.
         constrain: Read the text as the likeliest of the same length that fits a format, each format weighted by
             its ``weight`` (a text the network reads that fits no format, or fits only a rare one, is replaced).
         min_length: Fewest characters of a reading that is a plate; shorter ones are dropped by whoever reads.
+        tie_break: The same as ``constrain``, but only for a text of as many characters as some format has: the
+            formats decide between look-alike characters (``0``/``O``, ``1``/``I``, ``8``/``B``) and never change
+            the number of characters read.
     """
 
     formats: tuple[PlateFormat, ...] = ()
     constrain: bool = False
     min_length: int = 1
+    tie_break: bool = False
+
+    @cached_property
+    def lengths(self) -> set[int]:
+        """The numbers of characters the formats' patterns have."""
+        return pattern_lengths(self.formats)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -96,6 +106,11 @@ def weighted_patterns(formats: tuple[PlateFormat, ...]) -> list[tuple[PlateForma
             for f in formats for pattern in f.patterns]
 
 
+def pattern_lengths(formats: tuple[PlateFormat, ...]) -> set[int]:
+    """The numbers of characters the formats' patterns have."""
+    return {len(symbols) for _, symbols, _ in weighted_patterns(formats)}
+
+
 def matching_format(text: str, formats: list[PlateFormat]) -> str | None:
     """Name of the first format one of whose patterns the text fits, separators ignored.
 
@@ -134,7 +149,7 @@ def constrained_path(probs: np.ndarray, path: tuple[int, ...], model: ModelSpec,
     blank = len(model.alphabet)
     places = [i for i, c in enumerate(path) if c != blank]
     patterns = weighted_patterns(formats)
-    if len(places) not in {len(symbols) for _, symbols, _ in patterns}:
+    if len(places) not in pattern_lengths(formats):
         places = [i for i in range(len(path)) if probs[i, :blank].max() > CHANCE]
     best: tuple[float, tuple[int, ...], str] | None = None
     for plate_format, symbols, prior in patterns:
@@ -254,7 +269,9 @@ def decode(probs: np.ndarray, model: ModelSpec, check: FormatCheck = FormatCheck
     best_text = "".join(symbols[c] for c in best_path if c != blank)
     plate_format = matching_format(best_text, list(check.formats))
     constrained = False
-    fitted = constrained_path(probs, best_path, model, check.formats) if check.constrain and check.formats else None
+    fitted = None
+    if check.formats and (check.constrain or check.tie_break and len(best_text) in check.lengths):
+        fitted = constrained_path(probs, best_path, model, check.formats)
     if fitted is not None:
         constrained = fitted[0] != best_path
         best_path, plate_format = fitted

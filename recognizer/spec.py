@@ -201,11 +201,16 @@ class ReadSpec(StrictModel):
             among the candidates.
         min_length: Readings of fewer characters are not plates (a lone letter of a sign or a badge, a strip of
             a grille) and are dropped: no read, no event.
+        tie_break: The formats break ties between look-alike characters (``0``/``O``, ``1``/``I``, ``8``/``B``):
+            a text of as many characters as some format has is read as the likeliest text of that length that
+            fits one, each format weighted by its ``weight``, flagged ``constrained`` where that changed it. It
+            never adds or drops a character (``constrain`` does that too).
     """
 
     formats: list[str] | None = None
     constrain: bool = False
     min_length: int = Field(4, ge=1)
+    tie_break: bool = True
 
 
 class TrainSpec(StrictModel):

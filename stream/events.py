@@ -30,8 +30,8 @@ subscribers that missed it.
     source: The source the frames came from.
     plate_image: File name of the plate's JPEG in the snapshot folder, or null.
     vehicle_image: File name of the vehicle's JPEG in the snapshot folder, or null.
-    constrained: Whether ``plate`` was read under a format constraint (``read.constrain``): the network's
-        likeliest text fit no configured format and is among ``candidates``.
+    constrained: Whether the formats changed ``plate`` (``read.tie_break``, ``read.constrain``): the network's
+        likeliest text fit no configured format, or only a rarer one, and is among ``candidates``.
     zone: Name of the camera's zone the plate was read in (null: the camera has no zones).
     zone_event: ``entering`` or ``leaving`` when that zone names an ``entry`` direction and the plate moved
         with it or against it; else null.

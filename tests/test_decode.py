@@ -105,3 +105,18 @@ def test_columns_to_slots_of_many_windows_is_each_window_alone():
     for one, slots in zip(windows, together):
         np.testing.assert_array_equal(columns_to_slots(one, 3), slots)
     assert columns_to_slots(windows[:0], 3).shape == (0, 3, 4)
+
+
+def test_tie_break_lets_the_formats_tell_look_alikes_apart_without_changing_the_length():
+    # "00" is likeliest, "A0" a close second that fits the letter-digit format: the format breaks the tie.
+    reading = decode(O_FOR_0, SMALL, FormatCheck(LETTER_DIGIT, tie_break=True))
+    assert reading.text == "A0" and reading.plate_format == "ln" and reading.constrained
+    assert reading.candidates[0][0] == "00"
+    # "000": no format has three characters, so the reading stays as the network gave it (constrain would refit).
+    three = np.array([[0.05, 0.05, 0.85, 0.05]] * 3)
+    reading = decode(three, SMALL, FormatCheck(LETTER_DIGIT, tie_break=True))
+    assert reading.text == "000" and not reading.constrained
+    # A reading one character short is not padded to a format's length either.
+    short = np.array([[0.05, 0.05, 0.85, 0.05], [0.0, 0.0, 0.05, 0.95], [0.0, 0.0, 0.0, 1.0]])
+    assert decode(short, SMALL, FormatCheck(LETTER_DIGIT, tie_break=True)).text == "0"
+    assert decode(short, SMALL, FormatCheck(LETTER_DIGIT, constrain=True)).text == "A0"  # constrain adds the "A"
