@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import lru_cache
 
 import numpy as np
 
@@ -54,11 +54,6 @@ class FormatCheck:
     min_length: int = 1
     tie_break: bool = False
 
-    @cached_property
-    def lengths(self) -> set[int]:
-        """The numbers of characters the formats' patterns have."""
-        return pattern_lengths(self.formats)
-
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Softmax over the last axis, e.g. ``(N, P, C)`` logits to probabilities."""
@@ -82,6 +77,7 @@ text has none (:class:`recognizer.fitting.FormatFit` leaves such positions; posi
 none at all)."""
 
 
+@lru_cache(maxsize=256)
 def _format_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(_SYMBOLS.get(c, "") for c in pattern) + "$")
 
@@ -106,9 +102,20 @@ def weighted_patterns(formats: tuple[PlateFormat, ...]) -> list[tuple[PlateForma
             for f in formats for pattern in f.patterns]
 
 
-def pattern_lengths(formats: tuple[PlateFormat, ...]) -> set[int]:
-    """The numbers of characters the formats' patterns have."""
-    return {len(symbols) for _, symbols, _ in weighted_patterns(formats)}
+@lru_cache(maxsize=16)
+def patterns_by_length(formats: tuple[PlateFormat, ...], alphabet: str) -> dict[int, tuple[tuple[str, ...], np.ndarray, np.ndarray]]:
+    """The formats' patterns grouped by their number of characters ``n``, ready to score readings against.
+
+    Returns:
+        Per ``n``: the formats' names ``(G,)``, the patterns' log priors ``(G,)`` (:func:`weighted_patterns`) and the
+        classes each of their characters allows ``(G, n, len(alphabet))`` bool.
+    """
+    groups: dict[int, list[tuple[str, float, np.ndarray]]] = {}
+    for plate_format, symbols, prior in weighted_patterns(formats):
+        allowed = np.array([symbol_classes(symbol, alphabet) for symbol in symbols], bool).reshape(len(symbols), len(alphabet))
+        groups.setdefault(len(symbols), []).append((plate_format.name, prior, allowed))
+    return {n: (tuple(name for name, _, _ in rows), np.array([prior for _, prior, _ in rows]),
+                np.stack([allowed for _, _, allowed in rows])) for n, rows in groups.items()}
 
 
 def matching_format(text: str, formats: list[PlateFormat]) -> str | None:
@@ -148,24 +155,22 @@ def constrained_path(probs: np.ndarray, path: tuple[int, ...], model: ModelSpec,
     """
     blank = len(model.alphabet)
     places = [i for i, c in enumerate(path) if c != blank]
-    patterns = weighted_patterns(formats)
-    if len(places) not in pattern_lengths(formats):
+    table = patterns_by_length(formats, model.alphabet)
+    if len(places) not in table:
         places = [i for i in range(len(path)) if probs[i, :blank].max() > CHANCE]
-    best: tuple[float, tuple[int, ...], str] | None = None
-    for plate_format, symbols, prior in patterns:
-        if len(symbols) != len(places):
-            continue
-        chosen = list(path)
-        for place, symbol in zip(places, symbols):
-            allowed = np.flatnonzero(symbol_classes(symbol, model.alphabet))
-            if not len(allowed):
-                break
-            chosen[place] = int(allowed[np.argmax(probs[place, allowed])])
-        else:
-            score = prior + float(np.sum(np.log(np.clip(probs[np.arange(len(chosen)), chosen], 1e-12, 1.0))))
-            if best is None or score > best[0]:
-                best = (score, tuple(chosen), plate_format.name)
-    return None if best is None else (best[1], best[2])
+    if len(places) not in table:
+        return None
+    names, priors, allowed = table[len(places)]
+    log_probs = np.log(np.clip(probs[places, :blank], 1e-12, 1.0))  # (n, A)
+    masked = np.where(allowed, log_probs[None], -np.inf)  # (G, n, A)
+    scores = priors + masked.max(axis=2, initial=-np.inf).sum(axis=1)
+    g = int(np.argmax(scores))
+    if not np.isfinite(scores[g]):
+        return None
+    chosen = list(path)
+    for place, c in zip(places, masked[g].argmax(axis=1)):
+        chosen[place] = int(c)
+    return tuple(chosen), names[g]
 
 
 def best_paths(probs: np.ndarray, k: int) -> list[tuple[tuple[int, ...], float]]:
@@ -270,7 +275,7 @@ def decode(probs: np.ndarray, model: ModelSpec, check: FormatCheck = FormatCheck
     plate_format = matching_format(best_text, list(check.formats))
     constrained = False
     fitted = None
-    if check.formats and (check.constrain or check.tie_break and len(best_text) in check.lengths):
+    if check.formats and (check.constrain or check.tie_break and len(best_text) in patterns_by_length(check.formats, model.alphabet)):
         fitted = constrained_path(probs, best_path, model, check.formats)
     if fitted is not None:
         constrained = fitted[0] != best_path
