@@ -48,7 +48,7 @@ class TrackSpec(StrictModel):
     """
 
     max_age_s: float = Field(1.0, gt=0)
-    min_reads: int = Field(2, ge=1)
+    min_reads: int = Field(3, ge=1)
     min_confidence: float = Field(0.1, ge=0, le=1)
     match_iou: float = Field(0.1, ge=0, le=1)
     match_distance: float = Field(1.5, gt=0)
