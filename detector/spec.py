@@ -71,7 +71,7 @@ class ScanSpec(BaseModel):
     plate_width_in_window: float = Field(0.7, gt=0.1, lt=1.0)
     presence_threshold: float = Field(0.9, gt=0, lt=1)
     gate_threshold: float = Field(0.5, gt=0, lt=1)
-    stream_gate_threshold: float | None = Field(0.9, gt=0, lt=1)
+    stream_gate_threshold: float | None = Field(0.98, gt=0, lt=1)
     merge_iou: float = Field(0.3, gt=0, lt=1)
     merge_contained: float = Field(0.6, gt=0, le=1)
     min_hits: int = Field(1, ge=1)
