@@ -103,7 +103,8 @@ def weighted_patterns(formats: tuple[PlateFormat, ...]) -> list[tuple[PlateForma
 
 
 @lru_cache(maxsize=16)
-def patterns_by_length(formats: tuple[PlateFormat, ...], alphabet: str) -> dict[int, tuple[tuple[str, ...], np.ndarray, np.ndarray]]:
+def patterns_by_length(formats: tuple[PlateFormat, ...],
+                       alphabet: str) -> dict[int, tuple[tuple[str, ...], np.ndarray, np.ndarray]]:
     """The formats' patterns grouped by their number of characters ``n``, ready to score readings against.
 
     Returns:
@@ -112,7 +113,8 @@ def patterns_by_length(formats: tuple[PlateFormat, ...], alphabet: str) -> dict[
     """
     groups: dict[int, list[tuple[str, float, np.ndarray]]] = {}
     for plate_format, symbols, prior in weighted_patterns(formats):
-        allowed = np.array([symbol_classes(symbol, alphabet) for symbol in symbols], bool).reshape(len(symbols), len(alphabet))
+        allowed = np.array([symbol_classes(symbol, alphabet) for symbol in symbols], bool)
+        allowed = allowed.reshape(len(symbols), len(alphabet))
         groups.setdefault(len(symbols), []).append((plate_format.name, prior, allowed))
     return {n: (tuple(name for name, _, _ in rows), np.array([prior for _, prior, _ in rows]),
                 np.stack([allowed for _, _, allowed in rows])) for n, rows in groups.items()}
@@ -275,7 +277,8 @@ def decode(probs: np.ndarray, model: ModelSpec, check: FormatCheck = FormatCheck
     plate_format = matching_format(best_text, list(check.formats))
     constrained = False
     fitted = None
-    if check.formats and (check.constrain or check.tie_break and len(best_text) in patterns_by_length(check.formats, model.alphabet)):
+    tie = check.tie_break and len(best_text) in patterns_by_length(check.formats, model.alphabet)
+    if check.formats and (check.constrain or tie):
         fitted = constrained_path(probs, best_path, model, check.formats)
     if fitted is not None:
         constrained = fitted[0] != best_path

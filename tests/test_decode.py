@@ -112,7 +112,7 @@ def test_tie_break_lets_the_formats_tell_look_alikes_apart_without_changing_the_
     reading = decode(O_FOR_0, SMALL, FormatCheck(LETTER_DIGIT, tie_break=True))
     assert reading.text == "A0" and reading.plate_format == "ln" and reading.constrained
     assert reading.candidates[0][0] == "00"
-    # "000": no format has three characters, so the reading stays as the network gave it (constrain would refit).
+    # "000": no format has three characters, so the reading stays as the network gave it.
     three = np.array([[0.05, 0.05, 0.85, 0.05]] * 3)
     reading = decode(three, SMALL, FormatCheck(LETTER_DIGIT, tie_break=True))
     assert reading.text == "000" and not reading.constrained
