@@ -107,15 +107,21 @@ def patterns_by_length(formats: tuple[PlateFormat, ...],
                        alphabet: str) -> dict[int, tuple[tuple[str, ...], np.ndarray, np.ndarray]]:
     """The formats' patterns grouped by their number of characters ``n``, ready to score readings against.
 
+    A pattern's prior is that of each text it allows: its share of the formats' weight (:func:`weighted_patterns`)
+    split evenly among those texts. A loose pattern (``AAAAAAA``, any of 36 characters at each place) gives each of
+    its texts far less than a strict one (``LLLNNNN``), so that where a glyph is ambiguous the text a strict format
+    explains wins unless the reading is much surer of the other.
+
     Returns:
-        Per ``n``: the formats' names ``(G,)``, the patterns' log priors ``(G,)`` (:func:`weighted_patterns`) and the
-        classes each of their characters allows ``(G, n, len(alphabet))`` bool.
+        Per ``n``: the formats' names ``(G,)``, the log prior of one text of each pattern ``(G,)`` and the classes
+        each of their characters allows ``(G, n, len(alphabet))`` bool.
     """
     groups: dict[int, list[tuple[str, float, np.ndarray]]] = {}
     for plate_format, symbols, prior in weighted_patterns(formats):
         allowed = np.array([symbol_classes(symbol, alphabet) for symbol in symbols], bool)
         allowed = allowed.reshape(len(symbols), len(alphabet))
-        groups.setdefault(len(symbols), []).append((plate_format.name, prior, allowed))
+        per_text = prior - float(np.log(allowed.sum(axis=1)).sum())
+        groups.setdefault(len(symbols), []).append((plate_format.name, per_text, allowed))
     return {n: (tuple(name for name, _, _ in rows), np.array([prior for _, prior, _ in rows]),
                 np.stack([allowed for _, _, allowed in rows])) for n, rows in groups.items()}
 
@@ -140,9 +146,9 @@ def constrained_path(probs: np.ndarray, path: tuple[int, ...], model: ModelSpec,
                      formats: tuple[PlateFormat, ...]) -> tuple[tuple[int, ...], str] | None:
     """The likeliest class sequence whose characters fit a format, keeping the character positions of ``path``.
 
-    Each format's patterns share its ``weight`` as a prior: the sequence chosen has the largest probability times
-    its pattern's prior, so where a glyph is ambiguous (``1`` and ``I`` are one bar on old Brazilian plates) the
-    commoner format decides. Where no pattern has as many characters as ``path``, the positions are those where a
+    Each format's patterns share its ``weight`` as a prior, each pattern's split evenly among the texts it allows
+    (:func:`patterns_by_length`): the sequence chosen has the largest probability times that prior, so where a glyph
+    is ambiguous (``1`` and ``I`` are one bar on old Brazilian plates) the commoner and stricter format decides. Where no pattern has as many characters as ``path``, the positions are those where a
     character has more than :data:`CHANCE` (a reading :meth:`recognizer.fitting.FormatFit.refit` fitted to a
     format's length has a character at each of its positions, though "no character" may be likelier at some).
 

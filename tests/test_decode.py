@@ -59,13 +59,23 @@ def test_format_constraint_keeps_the_length_of_a_plain_reading_and_a_fitting_rea
 
 def test_format_weights_decide_between_fitting_reads():
     # "00" fits the rare digit-digit format, "A0" (a little less likely) the common letter-digit one.
-    formats = (PlateFormat(name="ln", pattern="L-N", design="br_old", weight=3.0),
+    formats = (PlateFormat(name="ln", pattern="L-N", design="br_old", weight=4.0),
                PlateFormat(name="nn", pattern="N-N", design="br_old", weight=1.0))
     reading = decode(O_FOR_0, SMALL, FormatCheck(formats, constrain=True))
     assert reading.text == "A0" and reading.plate_format == "ln" and reading.constrained
     even = (formats[0].model_copy(update={"weight": 1.0}), formats[1])
     reading = decode(O_FOR_0, SMALL, FormatCheck(even, constrain=True))
     assert reading.text == "00" and reading.plate_format == "nn" and not reading.constrained
+
+
+def test_a_strict_format_outweighs_a_loose_one_of_the_same_weight():
+    # "AA" allows any of the 3 characters at each place, 9 texts; "L-N" 2 texts. With equal weights each text of
+    # "L-N" is likelier a priori, so "A0" (0.35 x 0.85) wins over "00" (0.55 x 0.85), which only "AA" explains.
+    formats = (PlateFormat(name="any", pattern="AA", design="br_old"), LETTER_DIGIT[0])
+    reading = decode(O_FOR_0, SMALL, FormatCheck(formats, tie_break=True))
+    assert reading.text == "A0" and reading.plate_format == "ln" and reading.constrained
+    sure = np.array([[0.1, 0.05, 0.8, 0.05], [0.05, 0.05, 0.85, 0.05], [0.0, 0.0, 0.0, 1.0]])
+    assert decode(sure, SMALL, FormatCheck(formats, tie_break=True)).text == "00"  # far surer of "0": kept
 
 
 def test_o0_equal():
