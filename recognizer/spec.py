@@ -73,7 +73,8 @@ class PlateFormat(StrictModel):
         pattern: Characters of the plate: ``L`` a letter, ``N`` a digit, ``A`` either, ``-`` (a hyphen) or a space
             a gap that is drawn but not read. Several patterns may be separated by ``|``.
         design: Name of the plate design it is drawn in, one of :data:`recognizer.synth.designs.DESIGNS`.
-        weight: Relative frequency among generated plates.
+        weight: Relative frequency among generated plates, and the format's prior when reads are fitted to the
+            formats (split evenly among the texts its patterns allow).
     """
 
     name: str
@@ -116,7 +117,8 @@ _DEFAULT_FORMATS: tuple[tuple[str, str, str, float], ...] = (
     ("nl", "NN-LLL-N|N-LLL-NN|LL-NNN-L|L-NNN-LL|NN-LL-LL|LL-NN-LL|LL-LL-NN|LLL-NN-L|L-NN-LLL|N-LL-NNN|NNN-LL-N",
      "nl", 0.5),
     ("be", "N-LLL-NNN|LLL-NNN", "be", 0.3),
-    ("pl", "LL NNNNN|LLL NNNN|LL NNNLL|LLL NNLL|LLL NNNLL|LL NNNNL", "pl", 0.5),
+    ("pl", "LL NNNNN|LL NNNNL|LL NNNLL|LL NLNNN|LL NLLNN|LLL NNNNN|LLL NNNNL|LLL NNNLL|LLL NNNN|LLL LNNN|LLL NNLL"
+           "|LLL NLNN|LLL NNLN|LLL NLLN|LLL LLNN", "pl", 0.5),
     ("cz", "NLN NNNN|NLL NNNN|NLA NNNN", "cz", 0.3),
     ("sk", "LL NNNLL|LL-NNNLL", "sk", 0.3),
     ("at", "L NNNNN L|LL NNN LL|LL NNNN L|L NNN LLL", "at", 0.3),
@@ -203,7 +205,8 @@ class ReadSpec(StrictModel):
             a grille) and are dropped: no read, no event.
         tie_break: The formats break ties between look-alike characters (``0``/``O``, ``1``/``I``, ``8``/``B``):
             a text of as many characters as some format has is read as the likeliest text of that length that
-            fits one, each format weighted by its ``weight``, flagged ``constrained`` where that changed it. It
+            fits one, each text weighted by its format's ``weight`` split among the texts the format allows,
+            flagged ``constrained`` where that changed it. It
             never adds or drops a character (``constrain`` does that too).
     """
 
