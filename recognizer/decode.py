@@ -148,9 +148,10 @@ def constrained_path(probs: np.ndarray, path: tuple[int, ...], model: ModelSpec,
 
     Each format's patterns share its ``weight`` as a prior, each pattern's split evenly among the texts it allows
     (:func:`patterns_by_length`): the sequence chosen has the largest probability times that prior, so where a glyph
-    is ambiguous (``1`` and ``I`` are one bar on old Brazilian plates) the commoner and stricter format decides. Where no pattern has as many characters as ``path``, the positions are those where a
-    character has more than :data:`CHANCE` (a reading :meth:`recognizer.fitting.FormatFit.refit` fitted to a
-    format's length has a character at each of its positions, though "no character" may be likelier at some).
+    is ambiguous (``1`` and ``I`` are one bar on old Brazilian plates) the commoner and stricter format decides.
+    Where no pattern has as many characters as ``path``, the positions are those where a character has more than
+    :data:`CHANCE` (a reading :meth:`recognizer.fitting.FormatFit.refit` fitted to a format's length has a
+    character at each of its positions, though "no character" may be likelier at some).
 
     Args:
         probs: ``(P, C)`` probabilities per position.
