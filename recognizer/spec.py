@@ -206,8 +206,8 @@ class ReadSpec(StrictModel):
         tie_break: The formats break ties between look-alike characters (``0``/``O``, ``1``/``I``, ``8``/``B``):
             a text of as many characters as some format has is read as the likeliest text of that length that
             fits one, each text weighted by its format's ``weight`` split among the texts the format allows,
-            flagged ``constrained`` where that changed it. It
-            never adds or drops a character (``constrain`` does that too).
+            flagged ``constrained`` where that changed it. It never adds or drops a character (``constrain`` does
+            that too).
     """
 
     formats: list[str] | None = None
