@@ -109,24 +109,6 @@ class CropReading:
     chars: np.ndarray
 
 
-def read_crop(network: PlateNetwork, gray: np.ndarray, model: ModelSpec, check: FormatCheck = FormatCheck(),
-              shares: tuple[float, ...] = CROP_PLATE_WIDTHS, shifts: tuple[float, ...] = (0.0,)) -> str:
-    """Reads a plate crop with the reader alone: the windows of :func:`plate_in_windows` vote, weighted by presence.
-
-    Args:
-        network: The plate network.
-        gray: ``(h, w)`` uint8 crop.
-        model: Window spec and alphabet.
-        check: Plate formats that may constrain each window's reading (a camera's ``read`` settings).
-        shares: Plate widths of the windows, as shares of the window width.
-        shifts: Vertical offsets of the windows, as shares of the window height.
-
-    Returns:
-        The plate text.
-    """
-    return read_crops(network, [gray], model, check, shares, shifts)[0]
-
-
 def read_crops(network: PlateNetwork, grays: list[np.ndarray], model: ModelSpec, check: FormatCheck = FormatCheck(),
                shares: tuple[float, ...] = CROP_PLATE_WIDTHS, shifts: tuple[float, ...] = (0.0,),
                batch_size: int = 256) -> list[str]:
@@ -137,7 +119,8 @@ def read_crops(network: PlateNetwork, grays: list[np.ndarray], model: ModelSpec,
 def crop_readings(network: PlateNetwork, grays: list[np.ndarray], model: ModelSpec,
                   check: FormatCheck = FormatCheck(), shares: tuple[float, ...] = CROP_PLATE_WIDTHS,
                   shifts: tuple[float, ...] = (0.0,), batch_size: int = 256) -> list[CropReading]:
-    """Reads plate crops with the reader alone (:func:`read_crop`), their windows scored in large batches.
+    """Reads plate crops with the window network alone, its windows scored in large batches: the windows of
+    :func:`plate_in_windows` vote, weighted by presence.
 
     Args:
         network: The plate network.
