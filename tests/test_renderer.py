@@ -234,3 +234,26 @@ def test_unknown_design_is_a_config_error_naming_it(tmp_path: Path):
     config.write_text("renderer:\n  formats:\n    - {name: mars, pattern: LLNNN, design: martian}\n")
     with pytest.raises(ConfigError, match="renderer.formats.0.design='martian'.*not one of"):
         load_config(config)
+
+
+def test_a_design_that_fills_spreads_its_characters_across_the_plate(monkeypatch):
+    from dataclasses import replace
+
+    bare = replace(DESIGNS["pl"], marks=(), bands=(), inverted=0.0, backgrounds=("white",), inks=("black",))
+    monkeypatch.setitem(DESIGNS, "loose", replace(bare, fill=None))
+    monkeypatch.setitem(DESIGNS, "filled", replace(bare, fill=(0.92, 0.92)))
+
+    def spans(design: str) -> list[float]:
+        rng = np.random.default_rng(3)
+        plate_format = PlateFormat(name="t", pattern="LLL NNNN", design=design)
+        out = []
+        for _ in range(12):
+            image = render_plate(rng, plate_format, FONTS).image.astype(float)
+            h, w = image.shape
+            inner = image[int(0.35 * h) : int(0.65 * h), int(0.03 * w) : int(0.97 * w)]  # the text's middle rows
+            ink = np.flatnonzero(inner.min(axis=0) < np.median(inner) - 60)
+            out.append((ink[-1] - ink[0]) / w)
+        return out
+
+    filled, loose = np.median(spans("filled")), np.median(spans("loose"))
+    assert filled > 0.8 and filled > loose + 0.1, (filled, loose)

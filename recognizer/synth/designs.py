@@ -107,6 +107,9 @@ class PlateDesign:
         stretch: Range of the characters' width stretch (condensed plate faces are below 1).
         spacing: Range of the gap between characters, a share of their height.
         group_gap: Range of the gap between groups, a share of the character height.
+        fill: Range of the share of the free width (between the bands) that a one-row plate's line of characters
+            spans: a narrower line has its gaps widened towards it (each by at most :data:`FILL_MAX_GAP`), as plate
+            makers space a plate's characters across it. None: the line keeps the width its glyphs and gaps give.
         rows: One row, or two (the last group of the pattern on the second row).
         bar_one: Share of plates whose ``1`` and ``I`` are one plain bar (old Brazilian plates).
         round_dash: Share of the hyphens drawn as a square dot rather than a bar.
@@ -126,6 +129,7 @@ class PlateDesign:
     stretch: tuple[float, float] = (0.6, 1.2)
     spacing: tuple[float, float] = (0.03, 0.12)
     group_gap: tuple[float, float] = (0.25, 0.45)
+    fill: tuple[float, float] | None = None
     rows: Literal[1, 2] = 1
     bar_one: float = 0.0
     round_dash: float = 0.5
@@ -133,6 +137,13 @@ class PlateDesign:
     bands: tuple[Band, ...] = ()
     marks: tuple[Mark, ...] = ()
 
+
+FILL_MAX_GAP = 0.45
+"""Most each gap of a line is widened by to fill its plate (:attr:`PlateDesign.fill`), as a share of the character
+height: a short text stays narrower."""
+
+EU_FILL = (0.82, 0.97)
+"""How much of an EU-format plate's width, right of its band, the characters span."""
 
 # Fonts, by what they imitate (/work/shared/fonts/README.md); absent ones are skipped.
 FE_SCHRIFT = ("GL-Nummernschild-Mtl.ttf", "GL-Nummernschild-Eng.ttf")
@@ -161,13 +172,14 @@ _DE_CITIES = ("AUTOHAUS MUSTER", "BERLIN", "MUNCHEN", "HAMBURG", "KOLN")
 DESIGNS: dict[str, PlateDesign] = {
     # United Kingdom: white front, yellow rear, the Charles Wright face; a GB/UK band on some.
     "uk_front": PlateDesign(
-        aspect=4.7, fonts=UK_FACE, font_share=0.8, stroke_share=0.1, text_height=0.7,
+        aspect=4.7, fill=(0.8, 0.95), fonts=UK_FACE, font_share=0.8, stroke_share=0.1, text_height=0.7,
         bands=(Band("left", 0.085, "blue", "union", ("UK", "GB"), probability=0.25),
                Band("left", 0.085, "blue", "stars", ("GB",), probability=0.2)),
         marks=(SCREWS, Mark("bottom_text", 0.3, words=("DEALER LTD", "MOTORS", "AUTOS", "BS AU 145e"))),
     ),
     "uk_rear": PlateDesign(
-        aspect=4.7, backgrounds=("yellow",), fonts=UK_FACE, font_share=0.8, stroke_share=0.1, text_height=0.7,
+        aspect=4.7, fill=(0.8, 0.95),
+        backgrounds=("yellow",), fonts=UK_FACE, font_share=0.8, stroke_share=0.1, text_height=0.7,
         bands=(Band("left", 0.085, "blue", "union", ("UK", "GB"), probability=0.25),
                Band("left", 0.085, "blue", "stars", ("GB",), probability=0.2)),
         marks=(SCREWS, Mark("bottom_text", 0.3, words=("DEALER LTD", "MOTORS", "AUTOS", "BS AU 145e"))),
@@ -178,65 +190,66 @@ DESIGNS: dict[str, PlateDesign] = {
     ),
     # European Union: the blue band at the left with the country's code.
     "de": PlateDesign(
-        aspect=4.73, fonts=FE_SCHRIFT, font_share=0.7, stroke_share=0.2, text_height=0.68, stretch=(0.7, 1.0),
+        aspect=4.73, fill=EU_FILL,
+        fonts=FE_SCHRIFT, font_share=0.7, stroke_share=0.2, text_height=0.68, stretch=(0.7, 1.0),
         bands=(eu_band("D"),), marks=(Mark("seals", 0.9), SCREWS, DEALER),
     ),
     "fr": PlateDesign(
-        aspect=4.73, fonts=DIN_1451 + FE_SCHRIFT, font_share=0.6, text_height=0.68, stretch=(0.65, 1.0),
+        aspect=4.73, fill=EU_FILL, fonts=DIN_1451 + FE_SCHRIFT, font_share=0.6, text_height=0.68, stretch=(0.65, 1.0),
         bands=(eu_band("F"), Band("right", 0.085, "blue", "logo", code_pattern="NN")),
         marks=(SCREWS, DEALER),
     ),
     "it": PlateDesign(
-        aspect=4.73, fonts=DIN_1451, font_share=0.5, text_height=0.68, stretch=(0.6, 0.95),
+        aspect=4.73, fill=EU_FILL, fonts=DIN_1451, font_share=0.5, text_height=0.68, stretch=(0.6, 0.95),
         bands=(eu_band("I"), Band("right", 0.085, "blue", "digits",
                                   ("MI", "RM", "TO", "NA", "BO", "FI", "GE", "BA", "PA", "VE", "VR", "BS"),
                                   probability=0.7)),
         marks=(SCREWS,),
     ),
     "es": PlateDesign(
-        aspect=4.73, fonts=DIN_1451, font_share=0.6, text_height=0.7, stretch=(0.65, 1.0),
+        aspect=4.73, fill=EU_FILL, fonts=DIN_1451, font_share=0.6, text_height=0.7, stretch=(0.65, 1.0),
         bands=(eu_band("E"),), marks=(SCREWS, DEALER),
     ),
     "es_old": PlateDesign(
-        aspect=4.73, fonts=DIN_1451, font_share=0.6, text_height=0.7, stretch=(0.65, 1.0),
+        aspect=4.73, fill=EU_FILL, fonts=DIN_1451, font_share=0.6, text_height=0.7, stretch=(0.65, 1.0),
         marks=(Mark("hyphen", 0.3), Mark("shield", 0.15), SCREWS),
     ),
     "nl": PlateDesign(
-        aspect=4.73, backgrounds=("yellow",), fonts=("Kenteken.ttf",) + DIN_1451[:1], font_share=0.8,
+        aspect=4.73, fill=EU_FILL, backgrounds=("yellow",), fonts=("Kenteken.ttf",) + DIN_1451[:1], font_share=0.8,
         stroke_share=0.15, text_height=0.66, stretch=(0.75, 1.05), bands=(eu_band("NL"),),
         marks=(SCREWS, DEALER),
     ),
     "be": PlateDesign(
-        aspect=4.73, inks=("red",), fonts=DIN_1451 + FE_SCHRIFT, font_share=0.6, text_height=0.66,
+        aspect=4.73, fill=EU_FILL, inks=("red",), fonts=DIN_1451 + FE_SCHRIFT, font_share=0.6, text_height=0.66,
         stretch=(0.65, 1.0), bands=(eu_band("B"),), marks=(SCREWS,),
     ),
     "pl": PlateDesign(
-        aspect=4.73, fonts=DIN_1451, font_share=0.6, text_height=0.7, stretch=(0.6, 0.95),
+        aspect=4.73, fill=EU_FILL, fonts=DIN_1451, font_share=0.6, text_height=0.7, stretch=(0.6, 0.95),
         bands=(eu_band("PL"),), marks=(Mark("sticker", 0.5), SCREWS, DEALER),
     ),
     "cz": PlateDesign(
-        aspect=4.73, fonts=DIN_1451, font_share=0.6, text_height=0.68, stretch=(0.6, 0.95),
+        aspect=4.73, fill=EU_FILL, fonts=DIN_1451, font_share=0.6, text_height=0.68, stretch=(0.6, 0.95),
         bands=(eu_band("CZ"),), marks=(Mark("sticker", 0.35), Mark("stacked_text", 0.1), SCREWS),
     ),
     "sk": PlateDesign(
-        aspect=4.73, fonts=DIN_1451, font_share=0.6, text_height=0.68, stretch=(0.6, 0.95),
+        aspect=4.73, fill=EU_FILL, fonts=DIN_1451, font_share=0.6, text_height=0.68, stretch=(0.6, 0.95),
         bands=(eu_band("SK"),), marks=(Mark("shield", 0.9), SCREWS),
     ),
     "at": PlateDesign(
-        aspect=4.73, fonts=DIN_1451, font_share=0.6, text_height=0.6, stretch=(0.6, 0.95),
+        aspect=4.73, fill=EU_FILL, fonts=DIN_1451, font_share=0.6, text_height=0.6, stretch=(0.6, 0.95),
         bands=(eu_band("A"),), marks=(Mark("stripes", 0.95, tone="red"), Mark("shield", 0.9), SCREWS),
     ),
     "pt": PlateDesign(
-        aspect=4.73, fonts=DIN_1451, font_share=0.6, text_height=0.68, stretch=(0.65, 1.0),
+        aspect=4.73, fill=EU_FILL, fonts=DIN_1451, font_share=0.6, text_height=0.68, stretch=(0.65, 1.0),
         bands=(eu_band("P"), Band("right", 0.085, "yellow", "digits", code_pattern="NN", probability=0.5)),
         marks=(SCREWS,),
     ),
     "ro": PlateDesign(
-        aspect=4.73, fonts=DIN_1451, font_share=0.6, text_height=0.68, stretch=(0.65, 1.0),
+        aspect=4.73, fill=EU_FILL, fonts=DIN_1451, font_share=0.6, text_height=0.68, stretch=(0.65, 1.0),
         bands=(eu_band("RO"),), marks=(SCREWS,),
     ),
     "eu": PlateDesign(
-        aspect=4.73, fonts=DIN_1451 + FE_SCHRIFT, font_share=0.5, text_height=0.7,
+        aspect=4.73, fill=EU_FILL, fonts=DIN_1451 + FE_SCHRIFT, font_share=0.5, text_height=0.7,
         bands=(eu_band(),), marks=(Mark("sticker", 0.15), Mark("shield", 0.1), SCREWS, DEALER),
     ),
     "eu_square": PlateDesign(
@@ -245,42 +258,47 @@ DESIGNS: dict[str, PlateDesign] = {
         bands=(Band("left", 0.13, "blue", "stars", EU_CODES),), marks=(Mark("sticker", 0.3), SCREWS),
     ),
     "ua": PlateDesign(
-        aspect=4.73, fonts=DIN_1451 + FE_SCHRIFT, font_share=0.6, text_height=0.68, stretch=(0.6, 0.95),
+        aspect=4.73, fill=EU_FILL, fonts=DIN_1451 + FE_SCHRIFT, font_share=0.6, text_height=0.68, stretch=(0.6, 0.95),
         bands=(Band("left", 0.085, "blue", "flag", ("UA",), flag_tones=("blue", "yellow")),),
         marks=(SCREWS, DEALER),
     ),
     # South America.
     "br_old": PlateDesign(
-        aspect=3.08, backgrounds=("grey",), fonts=DIN_1451, font_share=0.2, stroke_share=0.6, text_height=0.55,
+        aspect=3.08, fill=(0.8, 0.95),
+        backgrounds=("grey",), fonts=DIN_1451, font_share=0.2, stroke_share=0.6, text_height=0.55,
         stretch=(0.5, 0.9), spacing=(0.05, 0.22), bar_one=0.85, inverted=0.25,
         marks=(Mark("top_text", 1.0, words=_BR_CITIES), SCREWS),
     ),
     "br_red": PlateDesign(
-        aspect=3.08, backgrounds=("red",), inks=("light",), fonts=DIN_1451, font_share=0.2, stroke_share=0.6,
+        aspect=3.08, fill=(0.8, 0.95),
+        backgrounds=("red",), inks=("light",), fonts=DIN_1451, font_share=0.2, stroke_share=0.6,
         text_height=0.55, stretch=(0.5, 0.9), spacing=(0.05, 0.22), bar_one=0.85, inverted=0.25,
         marks=(Mark("top_text", 1.0, words=_BR_CITIES), SCREWS),
     ),
     "mercosur": PlateDesign(
-        aspect=3.08, fonts=FE_SCHRIFT, font_share=0.5, stroke_share=0.4, text_height=0.55, stretch=(0.55, 0.95),
+        aspect=3.08, fill=(0.8, 0.95),
+        fonts=FE_SCHRIFT, font_share=0.5, stroke_share=0.4, text_height=0.55, stretch=(0.55, 0.95),
         bands=(Band("top", 0.22, "blue", "flag", ("BRASIL", "REPUBLICA ARGENTINA", "MERCOSUR"),
                     flag_tones=("toned",)),),
         marks=(SCREWS,),
     ),
     "ar_old": PlateDesign(
-        aspect=3.08, backgrounds=("dark",), inks=("light",), fonts=DIN_1451, font_share=0.5, stroke_share=0.3,
+        aspect=3.08, fill=(0.75, 0.95),
+        backgrounds=("dark",), inks=("light",), fonts=DIN_1451, font_share=0.5, stroke_share=0.3,
         text_height=0.55, stretch=(0.55, 0.95), inverted=0.1,
         marks=(Mark("top_text", 0.9, words=("REPUBLICA ARGENTINA", "ARGENTINA")), SCREWS),
     ),
     # North America and elsewhere.
     "us": PlateDesign(
-        aspect=2.0, backgrounds=("white", "white", "yellow", "toned"), inks=("black", "blue", "red", "dark"),
+        aspect=2.0, fill=(0.7, 0.92),
+        backgrounds=("white", "white", "yellow", "toned"), inks=("black", "blue", "red", "dark"),
         fonts=HIGHWAY_GOTHIC, font_share=0.3, stroke_share=0.3, californian=True, text_height=0.5,
         inverted=0.15,
         marks=(Mark("top_text", 1.0, words=_US_STATES), Mark("bottom_text", 0.7, words=_US_SLOGANS),
                Mark("emblem", 0.5, place="inline"), SCREWS, Mark("frame", 0.15, words=_US_SLOGANS)),
     ),
     "generic": PlateDesign(
-        aspect=3.6, backgrounds=("white", "yellow"), fonts=DIN_1451 + HIGHWAY_GOTHIC, font_share=0.4,
+        aspect=3.6, fill=(0.7, 0.95), backgrounds=("white", "yellow"), fonts=DIN_1451 + HIGHWAY_GOTHIC, font_share=0.4,
         text_height=0.66, marks=(SCREWS, Mark("bottom_text", 0.3, words=_DE_CITIES + ("NEW ZEALAND", "NZ"))),
     ),
     "moto": PlateDesign(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from recognizer.synth.designs import DESIGNS, TONES, Band, Mark, PlateDesign
+from recognizer.synth.designs import DESIGNS, FILL_MAX_GAP, TONES, Band, Mark, PlateDesign
 from recognizer.synth.fonts import FontBook
 from recognizer.synth.glyphs import GLYPH_HEIGHT, GlyphSet
 from recognizer.spec import PlateFormat
@@ -251,14 +251,16 @@ def _dash(height: int, round_dash: bool) -> np.ndarray:
 
 
 def text_strip(glyphs: GlyphSet, text: str | list[str | np.ndarray], height: int, spacing: float, stretch: float,
-               max_width: int, round_dash: bool = False, bar_one: bool = False, group_gap: float = 0.35) -> np.ndarray:
+               max_width: int, round_dash: bool = False, bar_one: bool = False, group_gap: float = 0.35,
+               fill_width: int = 0) -> np.ndarray:
     """Ink mask of a line of text and marks, ``(height, w)`` with ``w <= max_width``.
 
     A space is a gap of ``group_gap`` times the height (never the font's space glyph, which some plate fonts draw
     marks in), ``-`` a hyphen (:func:`_dash`); an array in ``text`` is a mark (``(height, w)`` ink amounts) drawn
     as it is. With ``bar_one``, ``1`` and ``I`` are both a plain bar of the font's stem width (not condensed by
     ``stretch``), centred in a cell as wide as the font's ``0``, as on old Brazilian plates. Characters the font
-    lacks are left out.
+    lacks are left out. A line narrower than ``fill_width`` has its gaps widened evenly towards it, each by at most
+    :data:`recognizer.synth.designs.FILL_MAX_GAP` times the height, as plate makers space characters across a plate.
     """
     pieces = []
     gap = np.zeros((height, max(1, round(spacing * height))), np.uint8)
@@ -283,6 +285,12 @@ def text_strip(glyphs: GlyphSet, text: str | list[str | np.ndarray], height: int
             pieces += [cv2.resize(mask, (w, height), interpolation=cv2.INTER_AREA), gap]
     if pieces and pieces[-1] is gap:
         pieces.pop()
+    natural = sum(piece.shape[1] for piece in pieces)
+    gaps = [i for i, piece in enumerate(pieces) if not piece.any()]
+    if gaps and natural < fill_width:
+        extra = min((fill_width - natural) / len(gaps), FILL_MAX_GAP * height)
+        for i in gaps:
+            pieces[i] = np.zeros((height, pieces[i].shape[1] + round(extra)), np.uint8)
     strip = np.concatenate(pieces or [np.zeros((height, 2), np.uint8)], axis=1)
     if strip.shape[1] > max_width:
         strip = cv2.resize(strip, (max(2, max_width), height), interpolation=cv2.INTER_AREA)
@@ -510,10 +518,11 @@ def render_plate(rng: np.random.Generator, plate_format: PlateFormat, fonts: Fon
     thicken = int(rng.integers(2, 5)) if rng.random() < 0.3 else 0
     dilate = rng.random() < 0.6
     x_shift, y_shift = rng.uniform(-0.02, 0.02) * w, rng.uniform(-0.03, 0.03) * h
+    fill = 0 if design.fill is None or len(lines) > 1 else int(rng.uniform(*design.fill) * (right - left))
     for row, line in enumerate(lines):
         items = _with_line_marks(rng, line, drawn if row == 0 else [], char_h, glyphs)
         mask = text_strip(glyphs, items, char_h, spacing, stretch, int(right - left), round_dash=round_dash,
-                          bar_one=bar_one, group_gap=group_gap)
+                          bar_one=bar_one, group_gap=group_gap, fill_width=fill)
         if thicken:
             kernel = np.ones((thicken, thicken), np.uint8)
             mask = cv2.dilate(mask, kernel) if dilate else cv2.erode(mask, kernel)
