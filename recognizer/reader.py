@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from recognizer.decode import FormatCheck, Reading, columns_to_slots, decode, softmax
+from recognizer.deskew import level_cut, plate_roll
 from recognizer.engine import onnx_session
 from recognizer.fitting import FormatFit
 from recognizer.spec import ModelSpec, ReaderSpec
@@ -41,6 +42,8 @@ def fit_crop(image: np.ndarray, height: int, width: int) -> np.ndarray:
 def cut_crop(gray: np.ndarray, box: tuple[float, float, float, float], spec: ReaderSpec) -> np.ndarray:
     """The reader's input for a plate box: the box widened by ``spec.margin_x`` of its width on each side and
     ``spec.margin_y`` of its height above and below, cut from the frame (edge pixels repeated beyond it) and resized.
+    A plate turned by at least ``spec.deskew_min_degrees`` (:func:`recognizer.deskew.plate_roll`) is cut turned level
+    (:func:`recognizer.deskew.level_cut`).
 
     Args:
         gray: ``(H, W)`` uint8 full-resolution frame.
@@ -50,6 +53,10 @@ def cut_crop(gray: np.ndarray, box: tuple[float, float, float, float], spec: Rea
     Returns:
         ``(spec.height, spec.width)`` uint8 crop.
     """
+    if spec.deskew_max_degrees > 0:
+        roll = plate_roll(gray, box, spec.deskew_max_degrees)
+        if abs(roll) >= spec.deskew_min_degrees:
+            return level_cut(gray, box, roll, spec.margin_x, spec.margin_y, spec.height, spec.width)
     x, y, w, h = box
     x0, x1 = int(round(x - spec.margin_x * w)), int(round(x + w + spec.margin_x * w))
     y0, y1 = int(round(y - spec.margin_y * h)), int(round(y + h + spec.margin_y * h))
@@ -130,6 +137,9 @@ class CropReader:
         return self.chars(crops)
 
     def read_whole(self, gray: np.ndarray) -> np.ndarray:
-        """``(P, C)`` per-position probabilities of an ``(h, w)`` uint8 image that is only the plate, read whole (a
-        photo of a plate has its own margins)."""
-        return self.chars(fit_crop(gray, self.spec.height, self.spec.width)[None])[0]
+        """``(P, C)`` per-position probabilities of an ``(h, w)`` uint8 image that is only the plate, read whole:
+        widened by ``spec.margin_x`` of its width on each side (edge pixels repeated), as a cut is, since a plate's
+        photo is often cut at its edges; above and below it has its own margins."""
+        pad = int(round(self.spec.margin_x * gray.shape[1]))
+        widened = cv2.copyMakeBorder(gray, 0, 0, pad, pad, cv2.BORDER_REPLICATE) if pad else gray
+        return self.chars(fit_crop(widened, self.spec.height, self.spec.width)[None])[0]

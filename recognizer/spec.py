@@ -322,6 +322,11 @@ class ReaderSpec(StrictModel):
         onnx: ONNX export of the same weights, which the reader runs.
         margin_x: Share of the plate box's width added on each side when cutting a crop.
         margin_y: Share of the plate box's height added above and below.
+        deskew_max_degrees: The most a plate's roll is measured to be (:func:`recognizer.deskew.plate_roll`); 0: crops
+            are cut as their boxes are, never turned.
+        deskew_min_degrees: A plate turned by less than this is cut as its box is.
+        deskew_streams: Cut turned plates level on a stream's frames too, not only in photos (it costs about
+            5 ms a frame on a busy real clip; a fixed camera's plates are turned alike frame after frame).
     """
 
     streams: ReadingMode = "crop"
@@ -334,6 +339,9 @@ class ReaderSpec(StrictModel):
     onnx: Path = Path("recognizer/weights/reader.onnx")
     margin_x: float = Field(0.06, ge=0, le=1)
     margin_y: float = Field(0.12, ge=0, le=1)
+    deskew_max_degrees: float = Field(25.0, ge=0, lt=45)
+    deskew_min_degrees: float = Field(6.0, ge=0)
+    deskew_streams: bool = False
 
     def mode(self, photos: bool) -> ReadingMode:
         """How the final readings of photos (True) or of a stream's frames (False) are made."""

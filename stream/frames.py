@@ -30,9 +30,14 @@ NO_TRACKS = np.zeros((0, 4))
 """Track boxes of a frame with no live track (a still)."""
 
 
-def load_crop_reader(config: AppConfig) -> CropReader:
+def load_crop_reader(config: AppConfig, photos: bool = True) -> CropReader:
     """The crop reader: it reads as many positions as the window network (``model.positions``), fitted to the
     camera's plate formats where they constrain (``read.constrain``).
+
+    Args:
+        config: The application config.
+        photos: It reads photos; False: a stream's frames, where turned plates are cut level only with
+            ``reader.deskew_streams``.
 
     Raises:
         FileNotFoundError: If ``reader.onnx`` is missing.
@@ -40,7 +45,10 @@ def load_crop_reader(config: AppConfig) -> CropReader:
     model = config.reader.crop_model(config.model).model_copy(update={"positions": config.model.positions})
     check = config.format_check
     fit = FormatFit.build(model, check.formats) if check.constrain and check.formats else None
-    return CropReader(resolve(config.reader.onnx), model, config.reader, config.recognizer.threads, fit)
+    spec = config.reader
+    if not photos and not spec.deskew_streams:
+        spec = spec.model_copy(update={"deskew_max_degrees": 0.0})
+    return CropReader(resolve(spec.onnx), model, spec, config.recognizer.threads, fit)
 
 
 def build_scanner(config: AppConfig, network: PlateNetwork, scan: ScanSpec | None = None,
@@ -65,7 +73,7 @@ def build_scanner(config: AppConfig, network: PlateNetwork, scan: ScanSpec | Non
         scan = scan.model_copy(update={"reread_widths": ()})
     gate = None if config.gate.onnx is None else load_onnx_gate(resolve(config.gate.onnx), config.recognizer.threads)
     finding = PlateNetwork(network.runner, network.model)  # plain readings: they only group and pick the plates
-    read_boxes = None if mode == "windows" else (crop_reader or load_crop_reader(config)).read_boxes
+    read_boxes = None if mode == "windows" else (crop_reader or load_crop_reader(config, photos)).read_boxes
     return Scanner(scan, config.model.window_shape, STRIDE, finding.predict_windows, finding.score_map,
                    gate, GATE_STRIDE, scan.workers, network.predict_windows, read_boxes)
 
