@@ -143,7 +143,7 @@ FILL_MAX_GAP = 0.45
 height: a short text stays narrower."""
 
 EU_FILL = (0.82, 0.97)
-"""How much of an EU-format plate's width, right of its band, the characters span."""
+"""How much of an EU-format plate's free width (between its bands) the characters span."""
 
 # Fonts, by what they imitate (/work/shared/fonts/README.md); absent ones are skipped.
 FE_SCHRIFT = ("GL-Nummernschild-Mtl.ttf", "GL-Nummernschild-Eng.ttf")
