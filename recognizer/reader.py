@@ -9,13 +9,15 @@ characters read by CTC over ``width / 4`` columns (:mod:`recognizer.training.rea
 from __future__ import annotations
 
 import logging
+import math
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from recognizer.decode import FormatCheck, Reading, columns_to_slots, decode, softmax
-from recognizer.deskew import level_cut, plate_roll
+from recognizer.deskew import Pose, level_cut, plate_roll, plate_slant, unturned_size
 from recognizer.engine import onnx_session
 from recognizer.fitting import FormatFit
 from recognizer.spec import ModelSpec, ReaderSpec
@@ -39,26 +41,56 @@ def fit_crop(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
 
-def cut_crop(gray: np.ndarray, box: tuple[float, float, float, float], spec: ReaderSpec) -> np.ndarray:
-    """The reader's input for a plate box: the box widened by ``spec.margin_x`` of its width on each side and
-    ``spec.margin_y`` of its height above and below, cut from the frame (edge pixels repeated beyond it) and resized.
-    A plate turned by at least ``spec.deskew_min_degrees`` (:func:`recognizer.deskew.plate_roll`) is cut turned level
-    (:func:`recognizer.deskew.level_cut`).
+def plate_pose(gray: np.ndarray, box: tuple[float, float, float, float], spec: ReaderSpec) -> Pose:
+    """How the plate in ``box`` is cut: turned level where its roll (:func:`recognizer.deskew.plate_roll`) is at least
+    ``spec.deskew_min_degrees``, then sheared upright where its characters (:func:`recognizer.deskew.plate_slant`)
+    lean by at least ``spec.slant_min_degrees``.
 
     Args:
         gray: ``(H, W)`` uint8 full-resolution frame.
         box: ``(x, y, w, h)`` of the plate in frame pixels.
         spec: Reader settings.
+    """
+    roll = plate_roll(gray, box, spec.deskew_max_degrees) if spec.deskew_max_degrees > 0 else 0.0
+    pose = Pose(roll if abs(roll) >= spec.deskew_min_degrees else 0.0)
+    if spec.slant_max_degrees <= 0:
+        return pose
+    slant = plate_slant(cut_crop(gray, box, spec, pose), math.tan(math.radians(spec.slant_max_degrees)))
+    if abs(slant) < math.tan(math.radians(spec.slant_min_degrees)):
+        return pose
+    plate_w, plate_h = unturned_size(box[2], box[3], pose.roll)
+    crop_aspect = spec.height * plate_w * (1 + 2 * spec.margin_x) / (spec.width * plate_h * (1 + 2 * spec.margin_y))
+    return replace(pose, slant=float(slant * crop_aspect))  # the crop's shear, in the frame
+
+
+def cut_crop(gray: np.ndarray, box: tuple[float, float, float, float], spec: ReaderSpec,
+             pose: Pose | None = None, widen: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """The reader's input for a plate box: the box widened by ``spec.margin_x`` of its width on each side and
+    ``spec.margin_y`` of its height above and below, cut from the frame (edge pixels repeated beyond it) at the
+    plate's pose (:func:`recognizer.deskew.level_cut`) and resized.
+
+    Args:
+        gray: ``(H, W)`` uint8 full-resolution frame.
+        box: ``(x, y, w, h)`` of the plate in frame pixels.
+        spec: Reader settings.
+        pose: The plate's roll and slant; None: measured (:func:`plate_pose`).
+        widen: Shares of the plate's width added to the cut on its left and on its right, beyond the margins.
 
     Returns:
         ``(spec.height, spec.width)`` uint8 crop.
     """
-    if spec.deskew_max_degrees > 0:
-        roll = plate_roll(gray, box, spec.deskew_max_degrees)
-        if abs(roll) >= spec.deskew_min_degrees:
-            return level_cut(gray, box, roll, spec.margin_x, spec.margin_y, spec.height, spec.width)
+    pose = plate_pose(gray, box, spec) if pose is None else pose
+    if pose.roll or pose.slant:
+        return level_cut(gray, box, pose.roll, spec.margin_x, spec.margin_y, spec.height, spec.width, pose.slant, widen)
+    return box_cut(gray, box, spec, widen)
+
+
+def box_cut(gray: np.ndarray, box: tuple[float, float, float, float], spec: ReaderSpec,
+            widen: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """The box widened by the margins (and ``widen``, shares of its width added left and right), cut from the frame
+    as it lies (edge pixels repeated beyond it) and resized: ``(spec.height, spec.width)`` uint8."""
     x, y, w, h = box
-    x0, x1 = int(round(x - spec.margin_x * w)), int(round(x + w + spec.margin_x * w))
+    x0, x1 = int(round(x - (spec.margin_x + widen[0]) * w)), int(round(x + w + (spec.margin_x + widen[1]) * w))
     y0, y1 = int(round(y - spec.margin_y * h)), int(round(y + h + spec.margin_y * h))
     x1, y1 = max(x1, x0 + 2), max(y1, y0 + 2)
     fh, fw = gray.shape
@@ -69,6 +101,26 @@ def cut_crop(gray: np.ndarray, box: tuple[float, float, float, float], spec: Rea
     if any(pads):
         inside = cv2.copyMakeBorder(inside, *pads, cv2.BORDER_REPLICATE)
     return fit_crop(inside, spec.height, spec.width)
+
+
+def edge_widening(columns: np.ndarray, edge_columns: int, widen: float) -> np.ndarray:
+    """How much wider to cut each crop whose reading reaches one of its ends.
+
+    Args:
+        columns: ``(K, T, C)`` the crops' per-column probabilities, the last class "no character".
+        edge_columns: A reading whose first (last) character's column is within this many of the first (last)
+            column reaches that end.
+        widen: Share of a plate's width added on each side its reading reaches.
+
+    Returns:
+        ``(K, 2)`` shares of each plate's width to add on its left and on its right (0 where its reading does not
+        reach that end).
+    """
+    chars = columns.argmax(axis=-1) != columns.shape[-1] - 1
+    width = columns.shape[1]
+    first = np.where(chars.any(axis=1), chars.argmax(axis=1), width)
+    last = np.where(chars.any(axis=1), width - 1 - chars[:, ::-1].argmax(axis=1), -1)
+    return widen * np.column_stack([first <= edge_columns, last >= width - 1 - edge_columns]).astype(np.float64)
 
 
 class CropReader:
@@ -125,6 +177,10 @@ class CropReader:
     def read_boxes(self, gray: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         """Reads plates at their boxes in a frame: the callable the scanner takes.
 
+        A crop whose reading reaches within ``spec.edge_columns`` columns of one of its ends may hold a plate wider
+        than its box (the scan's boxes fall short of long plates' ends): it is cut again, at the same pose, widened
+        by ``spec.edge_widen`` of the plate's width on that side (:func:`edge_widening`), and read from that cut.
+
         Args:
             gray: ``(H, W)`` uint8 full-resolution frame.
             boxes: ``(K, 4)`` plate boxes ``(x, y, w, h)`` in frame pixels.
@@ -132,14 +188,28 @@ class CropReader:
         Returns:
             ``(K, P, C)`` per-position probabilities.
         """
-        crops = np.stack([cut_crop(gray, tuple(b), self.spec) for b in boxes]) if len(boxes) else np.zeros(
-            (0, self.spec.height, self.spec.width), np.uint8)
-        return self.chars(crops)
+        boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+        poses = [plate_pose(gray, tuple(box), self.spec) for box in boxes]
+        columns = self.columns(self.cut(gray, boxes, poses, np.zeros((len(boxes), 2))))
+        widen = edge_widening(columns, self.spec.edge_columns, self.spec.edge_widen)
+        again = np.flatnonzero(widen.any(axis=1))
+        if len(again):
+            columns[again] = self.columns(self.cut(gray, boxes[again], [poses[k] for k in again], widen[again]))
+        slots = columns_to_slots(columns, self.model.positions)
+        return slots if self.fit is None else self.fit.refit(columns, slots)
+
+    def cut(self, gray: np.ndarray, boxes: np.ndarray, poses: list[Pose], widen: np.ndarray) -> np.ndarray:
+        """``(K, height, width)`` uint8 crops of an ``(H, W)`` uint8 frame at ``(K, 4)`` boxes ``(x, y, w, h)``, cut at
+        the plates' poses (:func:`plate_pose`) and widened by ``(K, 2)`` shares of their widths left and right."""
+        if not len(boxes):
+            return np.zeros((0, self.spec.height, self.spec.width), np.uint8)
+        return np.stack([cut_crop(gray, tuple(box), self.spec, pose, tuple(more))
+                         for box, pose, more in zip(boxes, poses, widen)])
 
     def read_whole(self, gray: np.ndarray) -> np.ndarray:
         """``(P, C)`` per-position probabilities of an ``(h, w)`` uint8 image that is only the plate, read whole:
         widened by ``spec.margin_x`` of its width on each side (edge pixels repeated), as a cut is, since a plate's
-        photo is often cut at its edges; above and below it has its own margins."""
-        pad = int(round(self.spec.margin_x * gray.shape[1]))
-        widened = cv2.copyMakeBorder(gray, 0, 0, pad, pad, cv2.BORDER_REPLICATE) if pad else gray
-        return self.chars(fit_crop(widened, self.spec.height, self.spec.width)[None])[0]
+        photo is often cut at its edges; above and below it has its own margins. It is turned level and its
+        characters stood upright as a cut's are (:func:`plate_pose`)."""
+        whole = self.spec.model_copy(update={"margin_y": 0.0})
+        return self.chars(cut_crop(gray, (0.0, 0.0, float(gray.shape[1]), float(gray.shape[0])), whole)[None])[0]

@@ -325,8 +325,15 @@ class ReaderSpec(StrictModel):
         deskew_max_degrees: The most a plate's roll is measured to be (:func:`recognizer.deskew.plate_roll`); 0: crops
             are cut as their boxes are, never turned.
         deskew_min_degrees: A plate turned by less than this is cut as its box is.
-        deskew_streams: Cut turned plates level on a stream's frames too, not only in photos (it costs about
-            5 ms a frame on a busy real clip; a fixed camera's plates are turned alike frame after frame).
+        deskew_streams: Cut turned plates level, and slanted characters upright, on a stream's frames too, not
+            only in photos (it costs about 5 ms a frame on a busy real clip; a fixed camera's plates are turned alike
+            frame after frame).
+        slant_max_degrees: The most a crop's characters are measured to lean (:func:`recognizer.deskew.plate_slant`);
+            0: crops are never sheared.
+        slant_min_degrees: Characters leaning by less than this are read as cut.
+        edge_columns: A crop whose reading's first or last character lies within this many columns of that end of
+            the crop is cut again, its box widened on that side ...
+        edge_widen: ... by this share of its width, and read from that cut (0: never).
     """
 
     streams: ReadingMode = "crop"
@@ -342,6 +349,10 @@ class ReaderSpec(StrictModel):
     deskew_max_degrees: float = Field(25.0, ge=0, lt=45)
     deskew_min_degrees: float = Field(6.0, ge=0)
     deskew_streams: bool = False
+    slant_max_degrees: float = Field(39.0, ge=0, lt=60)
+    slant_min_degrees: float = Field(10.0, ge=0)
+    edge_columns: int = Field(4, ge=0)
+    edge_widen: float = Field(0.15, ge=0, le=1)
 
     def mode(self, photos: bool) -> ReadingMode:
         """How the final readings of photos (True) or of a stream's frames (False) are made."""

@@ -36,8 +36,8 @@ def load_crop_reader(config: AppConfig, photos: bool = True) -> CropReader:
 
     Args:
         config: The application config.
-        photos: It reads photos; False: a stream's frames, where turned plates are cut level only with
-            ``reader.deskew_streams``.
+        photos: It reads photos; False: a stream's frames, where turned plates are cut level and slanted ones
+            upright only with ``reader.deskew_streams``.
 
     Raises:
         FileNotFoundError: If ``reader.onnx`` is missing.
@@ -47,7 +47,7 @@ def load_crop_reader(config: AppConfig, photos: bool = True) -> CropReader:
     fit = FormatFit.build(model, check.formats) if check.constrain and check.formats else None
     spec = config.reader
     if not photos and not spec.deskew_streams:
-        spec = spec.model_copy(update={"deskew_max_degrees": 0.0})
+        spec = spec.model_copy(update={"deskew_max_degrees": 0.0, "slant_max_degrees": 0.0})
     return CropReader(resolve(spec.onnx), model, spec, config.recognizer.threads, fit)
 
 

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from recognizer.reader import CropReader, cut_crop, fit_crop
+from recognizer.reader import CropReader, cut_crop, edge_widening, fit_crop
 from recognizer.spec import ModelSpec, PlateFormat, ReaderSpec, RendererSpec, TrainSpec
 from recognizer.synth.crops import CropGenerator
 from recognizer.synth.designs import DESIGNS
@@ -51,6 +51,19 @@ def test_cut_crop_widens_the_box_by_its_margins_and_repeats_the_frame_edge():
     edge = cut_crop(frame, (-10, 10, 40, 10), spec)  # past the frame's left edge: its first column repeated
     assert edge.shape == (16, 32) and edge[8, 0] == 0
     np.testing.assert_array_equal(fit_crop(np.full((5, 7), 9, np.uint8), 16, 32), np.full((16, 32), 9, np.uint8))
+
+
+def test_a_reading_that_reaches_an_end_of_its_crop_widens_the_cut_on_that_side():
+    blank = [0.0, 0.0, 1.0]  # classes: two characters and "no character"
+    char = [0.9, 0.05, 0.05]
+    columns = np.array([[blank, blank, char, blank, char, blank, blank, blank, blank, blank],  # within neither end
+                        [blank, char, blank, char, blank, blank, blank, blank, blank, blank],  # the left end
+                        [blank, blank, blank, blank, blank, blank, blank, blank, char, blank],  # the right end
+                        [char, blank, blank, blank, blank, blank, blank, blank, blank, char],  # both
+                        [blank] * 10])  # nothing read
+    np.testing.assert_allclose(edge_widening(columns, 1, 0.15),
+                               [[0, 0], [0.15, 0], [0, 0.15], [0.15, 0.15], [0, 0]])
+    assert not edge_widening(columns, 0, 0.15)[1:3].any()  # one column from the end is not at it
 
 
 def test_a_tiny_run_renders_a_bank_trains_resumes_exports_and_reads(tmp_path: Path):
