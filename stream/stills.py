@@ -60,6 +60,21 @@ def working_image(gray: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), factor
 
 
+def window_padding(shape: tuple[int, int], window_width: float, aspect: float) -> tuple[int, int]:
+    """Pixels to add on each side of an image so that a window this wide fits in it.
+
+    Args:
+        shape: ``(h, w)`` of the image.
+        window_width: Widest window, image pixels (the widest plate over its share of the window).
+        aspect: Window height over width.
+
+    Returns:
+        ``(x, y)`` pixels on the left and right, and above and below.
+    """
+    h, w = shape
+    return max(0, int(np.ceil((window_width - w) / 2))), max(0, int(np.ceil((window_width * aspect - h) / 2)))
+
+
 def still_scan(spec: ScanSpec, width: int, factor: float) -> ScanSpec:
     """The scan settings of one photo: the config's plate widths scaled to the working image where it sets them,
     else ``min_plate_share`` and ``max_plate_share`` of the working image's width.
@@ -80,7 +95,9 @@ class StillReader:
     """Reads the plates in unrelated photos of any size, with no configuration needed.
 
     A large photo is shrunk to ``scan.still_max_side`` first and its boxes mapped back; the plate widths looked for
-    follow the photo's width unless the config sets them (:func:`still_scan`). A photo that is only a plate (wider
+    follow the photo's width unless the config sets them (:func:`still_scan`). Where the scan finds nothing, the photo
+    is scanned again with its edges repeated around it (:func:`window_padding`), so that a plate too wide for a window
+    to hold within the photo (a photo taken close) is found at its box. A photo that is only a plate (wider
     than :data:`PLATE_ASPECT`), or one in which the scan finds nothing, is also read whole as a plate crop, the way
     the scanner reads a candidate of a photo (``reader.photos``); that reading counts where the window network's
     presence passes ``scan.presence_threshold``.
@@ -117,9 +134,17 @@ class StillReader:
         gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         spec = self.config.scan
         work, factor = working_image(gray, spec.still_max_side)
-        reads = list(self._reader(still_scan(spec, work.shape[1], factor)).read(work).reads)
-        if factor != 1.0:
-            reads = [replace(r, box=tuple(v / factor for v in r.box)) for r in reads]
+        scan = still_scan(spec, work.shape[1], factor)
+        reader = self._reader(scan)
+        reads, pad_x, pad_y = list(reader.read(work).reads), 0, 0
+        if not reads:  # a plate too wide for a window to hold in the photo: scanned again with room around it
+            pad_x, pad_y = window_padding(work.shape, scan.max_plate_width / scan.plate_width_in_window,
+                                          self.config.model.window_height / self.config.model.window_width)
+            if pad_x or pad_y:
+                reads = list(reader.read(cv2.copyMakeBorder(work, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)).reads)
+        if pad_x or pad_y or factor != 1.0:
+            reads = [replace(r, box=((r.box[0] - pad_x) / factor, (r.box[1] - pad_y) / factor, r.box[2] / factor,
+                                     r.box[3] / factor)) for r in reads]
         if looks_like_plate(gray.shape) or not reads:
             whole = self.read_whole(gray)
             if whole is not None:

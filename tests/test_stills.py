@@ -157,6 +157,30 @@ def test_a_photo_of_the_plate_alone_is_read_whole(demo_stills):
     assert sum(t == c.stem for t, c in zip(texts, crops)) >= 2, texts
 
 
+def test_a_plate_too_wide_for_a_window_in_the_photo_is_found_with_room_added_around_it(demo_stills, tmp_path):
+    """A photo taken so close that its plate spans 77% of its width (a window holds a plate at 70% of its own
+    width, so none fits in the photo): the scan finds nothing, scans again with the photo's edges repeated around
+    it, and finds the plate at its box, not the whole photo read as a plate."""
+    from stream.stills import window_padding
+
+    assert window_padding((480, 640), 0.9 * 640 / 0.7, 0.5) == (92, 0)
+    assert window_padding((480, 640), 0.7 * 640 / 0.7, 0.5) == (0, 0)
+    boxes = labelled_boxes(demo_stills)
+    close = tmp_path / "close"
+    close.mkdir()
+    expected = {}
+    for name, (x, y, w, h) in boxes.items():
+        width = round(w / 0.77)
+        height = round(0.75 * width)
+        x0, y0 = x - (width - w) // 2, y - (height - h) // 2
+        photo = cv2.imread(str(demo_stills / name))[y0 : y0 + height, x0 : x0 + width]
+        cv2.imwrite(str(close / name), cv2.resize(photo, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC))
+        expected[name] = [4 * (x - x0), 4 * (y - y0), 4 * w, 4 * h]
+    lines = read_json(sorted(close.glob("*.jpg")))
+    found = [overlapping_text(line, expected[line["file"]]) for line in lines]
+    assert sum(text == Path(line["file"]).stem for text, line in zip(found, lines)) >= 2, lines  # 1 without the room
+
+
 def test_photo_plate_widths_follow_the_photo_unless_the_config_sets_them(tmp_path):
     import numpy as np
 
