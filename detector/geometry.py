@@ -161,6 +161,10 @@ def join_pairs(items: list[np.ndarray], join: Callable[[np.ndarray, np.ndarray],
 def merge_boxes(boxes: np.ndarray, gap: float = 0.0) -> np.ndarray:
     """Replaces boxes that overlap, or lie closer than ``gap``, by their bounding box, until none do.
 
+    Each round joins every group of boxes linked by such pairs into its bounding box (all pairs at once, so that a
+    frame's hundreds of moving areas cost a few array operations, not a pair at a time); the rounds end when no two
+    boxes are near.
+
     Args:
         boxes: ``(N, 4)`` boxes.
         gap: Largest distance, along both axes, between two boxes that are still merged.
@@ -168,17 +172,42 @@ def merge_boxes(boxes: np.ndarray, gap: float = 0.0) -> np.ndarray:
     Returns:
         ``(M, 4)`` boxes, ``M <= N``, no two of them closer than ``gap``; their union covers the input's.
     """
+    rows = np.asarray(boxes, np.float64).reshape(-1, 4)
+    while len(rows) > 1:
+        x0, y0 = rows[:, 0], rows[:, 1]
+        x1, y1 = x0 + rows[:, 2], y0 + rows[:, 3]
+        near = ((x0[:, None] <= x1[None, :] + gap) & (x0[None, :] <= x1[:, None] + gap)
+                & (y0[:, None] <= y1[None, :] + gap) & (y0[None, :] <= y1[:, None] + gap))
+        groups = linked_groups(near)
+        if groups.max() == len(rows) - 1:
+            break
+        count = groups.max() + 1
+        lo_x, lo_y = np.full(count, np.inf), np.full(count, np.inf)
+        hi_x, hi_y = np.full(count, -np.inf), np.full(count, -np.inf)
+        np.minimum.at(lo_x, groups, x0)
+        np.minimum.at(lo_y, groups, y0)
+        np.maximum.at(hi_x, groups, x1)
+        np.maximum.at(hi_y, groups, y1)
+        rows = np.column_stack([lo_x, lo_y, hi_x - lo_x, hi_y - lo_y])
+    return rows
 
-    def bounding(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
-        if not (a[0] <= b[0] + b[2] + gap and b[0] <= a[0] + a[2] + gap
-                and a[1] <= b[1] + b[3] + gap and b[1] <= a[1] + a[3] + gap):
-            return None
-        x0, y0 = min(a[0], b[0]), min(a[1], b[1])
-        x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
-        return np.array([x0, y0, x1 - x0, y1 - y0])
 
-    rows = join_pairs(list(np.asarray(boxes, np.float64).reshape(-1, 4)), bounding)
-    return np.array(rows, np.float64).reshape(-1, 4)
+def linked_groups(linked: np.ndarray) -> np.ndarray:
+    """The connected groups of a symmetric link matrix.
+
+    Args:
+        linked: ``(N, N)`` bool, True where two items are linked (the diagonal True).
+
+    Returns:
+        ``(N,)`` group of each item, ``0 .. G - 1`` in the order of each group's first item.
+    """
+    labels = np.arange(len(linked))
+    while True:
+        spread = np.where(linked, labels[None, :], len(linked)).min(axis=1)
+        if np.array_equal(spread, labels):
+            break
+        labels = spread[spread]  # jumping along the smallest labels halves the rounds
+    return np.unique(labels, return_inverse=True)[1].reshape(-1)
 
 
 def local_maxima(corners: np.ndarray, scores: np.ndarray, step: tuple[int, int]) -> np.ndarray:

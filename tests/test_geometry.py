@@ -1,6 +1,9 @@
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from detector.geometry import centre_distance, contained_share, group_overlapping, inside_larger, iou, local_maxima
+from detector.geometry import (centre_distance, contained_share, group_overlapping, inside_larger, iou, join_pairs,
+                               linked_groups, local_maxima, merge_boxes)
 
 
 def test_iou_of_literal_boxes():
@@ -48,3 +51,32 @@ def test_local_maxima_keep_the_best_point_of_each_neighbourhood():
     scores = np.array([0.91, 0.99, 0.95, 0.97, 0.97])
     # (8, 0) beats both neighbours; (64, 32) and (72, 32) tie: the first listed wins; (16, 0) is 48 px from (64, 32)
     np.testing.assert_array_equal(local_maxima(corners, scores, (16, 8)), [False, True, False, True, False])
+
+
+def test_linked_groups_follow_chains_of_links():
+    linked = np.eye(6, dtype=bool)
+    for a, b in [(0, 4), (4, 2), (1, 5)]:
+        linked[a, b] = linked[b, a] = True
+    np.testing.assert_array_equal(linked_groups(linked), [0, 1, 0, 2, 0, 1])
+
+
+def pairwise_merge(boxes: np.ndarray, gap: float) -> np.ndarray:
+    """Merging a pair at a time, the plain way that :func:`merge_boxes` must agree with."""
+
+    def bounding(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+        if not (a[0] <= b[0] + b[2] + gap and b[0] <= a[0] + a[2] + gap
+                and a[1] <= b[1] + b[3] + gap and b[1] <= a[1] + a[3] + gap):
+            return None
+        x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+        return np.array([x0, y0, max(a[0] + a[2], b[0] + b[2]) - x0, max(a[1] + a[3], b[1] + b[3]) - y0])
+
+    return np.array(join_pairs(list(boxes), bounding), np.float64).reshape(-1, 4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 200), st.integers(0, 200), st.integers(1, 40), st.integers(1, 40)),
+                max_size=30), st.sampled_from([0.0, 3.0]))
+def test_merging_all_linked_boxes_at_once_gives_what_merging_pairs_gives(boxes, gap):
+    boxes = np.array(boxes, np.float64).reshape(-1, 4)
+    merged, expected = merge_boxes(boxes, gap), pairwise_merge(boxes, gap)
+    np.testing.assert_array_equal(merged[np.lexsort(merged.T[::-1])], expected[np.lexsort(expected.T[::-1])])
