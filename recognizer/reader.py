@@ -164,9 +164,12 @@ class CropReader:
         return softmax(logits[:, 0])
 
     def chars(self, crops: np.ndarray) -> np.ndarray:
-        """``(K, P, C)`` per-position probabilities of crops ``(K, height, width)`` (the best CTC path's, fitted to the
-        formats where they constrain)."""
-        columns = self.columns(crops)
+        """``(K, P, C)`` per-position probabilities of crops ``(K, height, width)`` (:meth:`slots`)."""
+        return self.slots(self.columns(crops))
+
+    def slots(self, columns: np.ndarray) -> np.ndarray:
+        """``(K, P, C)`` per-position probabilities of crops' ``(K, T, C)`` columns: the best CTC path's, fitted to
+        the formats where they constrain."""
         slots = columns_to_slots(columns, self.model.positions)
         return slots if self.fit is None else self.fit.refit(columns, slots)
 
@@ -195,8 +198,7 @@ class CropReader:
         again = np.flatnonzero(widen.any(axis=1))
         if len(again):
             columns[again] = self.columns(self.cut(gray, boxes[again], [poses[k] for k in again], widen[again]))
-        slots = columns_to_slots(columns, self.model.positions)
-        return slots if self.fit is None else self.fit.refit(columns, slots)
+        return self.slots(columns)
 
     def cut(self, gray: np.ndarray, boxes: np.ndarray, poses: list[Pose], widen: np.ndarray) -> np.ndarray:
         """``(K, height, width)`` uint8 crops of an ``(H, W)`` uint8 frame at ``(K, 4)`` boxes ``(x, y, w, h)``, cut at
