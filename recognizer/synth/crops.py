@@ -27,9 +27,6 @@ MARGIN_Y = (-0.05, 0.25)
 """The same above and below, as shares of the plate's height."""
 ANGLES = 0.6
 """Spread of the plate's yaw, pitch and roll relative to a window's (:func:`recognizer.synth.windows.plate_quad`)."""
-SLANT = 0.1
-"""Spread of the plate's shear (pixels across per pixel down, within 0.25 either way): a plate seen from the side
-leans, and the reader's cut stands it upright only from 10 degrees (``reader.slant_min_degrees``)."""
 PLATES_PER_RENDER = 2
 """Crops cut from each rendered plate (at other sizes, angles, scenes and cameras): rendering a plate is the slow part."""
 _PAD = 4
@@ -87,7 +84,6 @@ class CropGenerator(WindowGenerator):
         self._uses += 1
         ph, pw = plate.image.shape
         quad = plate_quad(rng, pw, ph, ANGLES * self.difficulty)
-        quad[:, 0] += np.clip(rng.normal(0, SLANT * self.difficulty), -0.25, 0.25) * (quad[:, 1] - quad[:, 1].mean())
         quad -= quad.min(axis=0)
         quad *= math.exp(rng.uniform(*np.log(PLATE_WIDTHS))) / quad[:, 0].max()
         bw, bh = quad.max(axis=0)
