@@ -123,8 +123,8 @@ def plate_slant(crop: np.ndarray, max_slant: float) -> float:
     if near.sum() < 20:
         return 0.0
     steps = int(round(max_slant / SLANT_STEP))
-    hist, _ = np.histogram(lean[near], bins=2 * steps + 1, range=(-(steps + 0.5) * SLANT_STEP, (steps + 0.5) * SLANT_STEP),
-                           weights=magnitude[strong][near])
+    reach = (steps + 0.5) * SLANT_STEP
+    hist, _ = np.histogram(lean[near], bins=2 * steps + 1, range=(-reach, reach), weights=magnitude[strong][near])
     hist = np.convolve(hist, [1.0, 2.0, 3.0, 2.0, 1.0], mode="same")
     return -float((int(hist.argmax()) - steps) * SLANT_STEP)
 
@@ -169,5 +169,6 @@ def level_cut(gray: np.ndarray, box: tuple[float, float, float, float], degrees:
     px, py = (cx - x0) * kx, (cy - y0) * ky
     turn = np.vstack([cv2.getRotationMatrix2D((px, py), degrees, 1.0), [0.0, 0.0, 1.0]])
     fx, fy = sx / kx, sy / ky
-    fit = np.array([[fx, slant * fx, width / 2 - fx * (px + shift * kx) - slant * fx * py], [0.0, fy, height / 2 - fy * py]])
+    fit = np.array([[fx, slant * fx, width / 2 - fx * (px + shift * kx) - slant * fx * py],
+                    [0.0, fy, height / 2 - fy * py]])
     return cv2.warpAffine(part, fit @ turn, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

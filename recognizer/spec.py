@@ -332,8 +332,8 @@ class ReaderSpec(StrictModel):
             0: crops are never sheared.
         slant_min_degrees: Characters leaning by less than this are read as cut.
         edge_columns: A crop whose reading's first or last character lies within this many columns of that end of
-            the crop is cut again, its box widened on that side ...
-        edge_widen: ... by this share of its width, and read from that cut (0: never).
+            the crop is cut again, widened on that side ...
+        edge_widen: ... by this share of the plate's width, and read from that cut at the same pose (0: never).
     """
 
     streams: ReadingMode = "crop"

@@ -141,7 +141,8 @@ class StillReader:
             pad_x, pad_y = window_padding(work.shape, scan.max_plate_width / scan.plate_width_in_window,
                                           self.config.model.window_height / self.config.model.window_width)
             if pad_x or pad_y:
-                reads = list(reader.read(cv2.copyMakeBorder(work, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)).reads)
+                padded = cv2.copyMakeBorder(work, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
+                reads = list(reader.read(padded).reads)
         if pad_x or pad_y or factor != 1.0:
             reads = [replace(r, box=((r.box[0] - pad_x) / factor, (r.box[1] - pad_y) / factor, r.box[2] / factor,
                                      r.box[3] / factor)) for r in reads]
