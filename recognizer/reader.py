@@ -41,45 +41,56 @@ def fit_crop(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
 
-def plate_pose(gray: np.ndarray, box: tuple[float, float, float, float], spec: ReaderSpec) -> Pose:
-    """How the plate in ``box`` is cut: turned level where its roll (:func:`recognizer.deskew.plate_roll`) is at least
-    ``spec.deskew_min_degrees``, then sheared upright where its characters (:func:`recognizer.deskew.plate_slant`)
-    lean by at least ``spec.slant_min_degrees``.
+def posed_crop(gray: np.ndarray, box: tuple[float, float, float, float], spec: ReaderSpec) -> tuple[Pose, np.ndarray]:
+    """The plate in ``box``, cut at its pose: turned level where its roll (:func:`recognizer.deskew.plate_roll`) is
+    at least ``spec.deskew_min_degrees``, then sheared upright where its characters
+    (:func:`recognizer.deskew.plate_slant`) lean by at least ``spec.slant_min_degrees``. The slant is measured on the
+    level cut, which is the crop itself where the characters stand upright enough.
 
     Args:
         gray: ``(H, W)`` uint8 full-resolution frame.
         box: ``(x, y, w, h)`` of the plate in frame pixels.
         spec: Reader settings.
+
+    Returns:
+        The plate's pose, and its ``(spec.height, spec.width)`` uint8 crop (:func:`cut_at_pose`).
     """
     roll = plate_roll(gray, box, spec.deskew_max_degrees) if spec.deskew_max_degrees > 0 else 0.0
     pose = Pose(roll if abs(roll) >= spec.deskew_min_degrees else 0.0)
+    crop = cut_at_pose(gray, box, spec, pose)
     if spec.slant_max_degrees <= 0:
-        return pose
-    slant = plate_slant(cut_crop(gray, box, spec, pose), math.tan(math.radians(spec.slant_max_degrees)))
+        return pose, crop
+    slant = plate_slant(crop, math.tan(math.radians(spec.slant_max_degrees)))
     if abs(slant) < math.tan(math.radians(spec.slant_min_degrees)):
-        return pose
+        return pose, crop
     plate_w, plate_h = unturned_size(box[2], box[3], pose.roll)
     crop_aspect = spec.height * plate_w * (1 + 2 * spec.margin_x) / (spec.width * plate_h * (1 + 2 * spec.margin_y))
-    return replace(pose, slant=float(slant * crop_aspect))  # the crop's shear, in the frame
+    pose = replace(pose, slant=float(slant * crop_aspect))  # the crop's shear, in the frame
+    return pose, cut_at_pose(gray, box, spec, pose)
 
 
-def cut_crop(gray: np.ndarray, box: tuple[float, float, float, float], spec: ReaderSpec,
-             pose: Pose | None = None, widen: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+def plate_pose(gray: np.ndarray, box: tuple[float, float, float, float], spec: ReaderSpec) -> Pose:
+    """How the plate in ``box`` lies (:func:`posed_crop`)."""
+    return posed_crop(gray, box, spec)[0]
+
+
+def cut_crop(gray: np.ndarray, box: tuple[float, float, float, float], spec: ReaderSpec) -> np.ndarray:
     """The reader's input for a plate box: the box widened by ``spec.margin_x`` of its width on each side and
     ``spec.margin_y`` of its height above and below, cut from the frame (edge pixels repeated beyond it) at the
-    plate's pose (:func:`recognizer.deskew.level_cut`) and resized.
+    plate's pose (:func:`posed_crop`) and resized to ``(spec.height, spec.width)`` uint8.
 
     Args:
         gray: ``(H, W)`` uint8 full-resolution frame.
         box: ``(x, y, w, h)`` of the plate in frame pixels.
         spec: Reader settings.
-        pose: The plate's roll and slant; None: measured (:func:`plate_pose`).
-        widen: Shares of the plate's width added to the cut on its left and on its right, beyond the margins.
-
-    Returns:
-        ``(spec.height, spec.width)`` uint8 crop.
     """
-    pose = plate_pose(gray, box, spec) if pose is None else pose
+    return posed_crop(gray, box, spec)[1]
+
+
+def cut_at_pose(gray: np.ndarray, box: tuple[float, float, float, float], spec: ReaderSpec, pose: Pose,
+                widen: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """The crop of a plate box (:func:`cut_crop`) at a known pose, widened by ``widen``: shares of the plate's width
+    added on its left and on its right beyond the margins. ``(spec.height, spec.width)`` uint8."""
     if pose.roll or pose.slant:
         return level_cut(gray, box, pose.roll, spec.margin_x, spec.margin_y, spec.height, spec.width, pose.slant, widen)
     return box_cut(gray, box, spec, widen)
@@ -192,21 +203,16 @@ class CropReader:
             ``(K, P, C)`` per-position probabilities.
         """
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-        poses = [plate_pose(gray, tuple(box), self.spec) for box in boxes]
-        columns = self.columns(self.cut(gray, boxes, poses, np.zeros((len(boxes), 2))))
+        if not len(boxes):
+            return self.chars(np.zeros((0, self.spec.height, self.spec.width), np.uint8))
+        poses, crops = zip(*(posed_crop(gray, tuple(box), self.spec) for box in boxes))
+        columns = self.columns(np.stack(crops))
         widen = edge_widening(columns, self.spec.edge_columns, self.spec.edge_widen)
         again = np.flatnonzero(widen.any(axis=1))
         if len(again):
-            columns[again] = self.columns(self.cut(gray, boxes[again], [poses[k] for k in again], widen[again]))
+            columns[again] = self.columns(np.stack([cut_at_pose(gray, tuple(boxes[k]), self.spec, poses[k],
+                                                                tuple(widen[k])) for k in again]))
         return self.slots(columns)
-
-    def cut(self, gray: np.ndarray, boxes: np.ndarray, poses: list[Pose], widen: np.ndarray) -> np.ndarray:
-        """``(K, height, width)`` uint8 crops of an ``(H, W)`` uint8 frame at ``(K, 4)`` boxes ``(x, y, w, h)``, cut at
-        the plates' poses (:func:`plate_pose`) and widened by ``(K, 2)`` shares of their widths left and right."""
-        if not len(boxes):
-            return np.zeros((0, self.spec.height, self.spec.width), np.uint8)
-        return np.stack([cut_crop(gray, tuple(box), self.spec, pose, tuple(more))
-                         for box, pose, more in zip(boxes, poses, widen)])
 
     def read_whole(self, gray: np.ndarray) -> np.ndarray:
         """``(P, C)`` per-position probabilities of an ``(h, w)`` uint8 image that is only the plate, read whole:
