@@ -62,6 +62,42 @@ def load_manifest(manifest: Path) -> list[LabelledPlate]:
     return rows
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where one window of :func:`plate_in_windows` lies on its crop.
+
+    Attributes:
+        scale: Window pixels per crop pixel.
+        left: Column of the window's left edge in the crop resized by ``scale`` (negative: in the repeated border).
+        top: Row of the window's top edge in that resized crop.
+    """
+
+    scale: float
+    left: int
+    top: int
+
+    def crop_box(self, box: np.ndarray, window_shape: tuple[int, int]) -> tuple[float, float, float, float]:
+        """A box in the window, ``(4,)`` ``[x0, y0, x1, y1]`` as shares of its width and height, as ``(x, y, w, h)``
+        in the crop's pixels."""
+        wh, ww = window_shape
+        x0, y0, x1, y1 = (float(v) for v in box)
+        return ((x0 * ww + self.left) / self.scale, (y0 * wh + self.top) / self.scale, (x1 - x0) * ww / self.scale,
+                (y1 - y0) * wh / self.scale)
+
+
+def window_placements(shape: tuple[int, int], model: ModelSpec, shares: tuple[float, ...] = CROP_PLATE_WIDTHS,
+                      shifts: tuple[float, ...] = (0.0,), plate_share: float = 0.85) -> list[Placement]:
+    """Where :func:`plate_in_windows` places each window on a crop of this ``(h, w)`` shape, share by share."""
+    wh, ww = model.window_shape
+    placements = []
+    for share in shares:
+        scale = share * ww / (plate_share * shape[1])
+        w, h = max(1, round(shape[1] * scale)), max(1, round(shape[0] * scale))
+        left = (w + 2 * ww) // 2 - ww // 2 - ww
+        placements += [Placement(scale, left, (h + 2 * wh) // 2 - wh // 2 + round(shift * wh) - wh) for shift in shifts]
+    return placements
+
+
 def plate_in_windows(gray: np.ndarray, model: ModelSpec, shares: tuple[float, ...] = CROP_PLATE_WIDTHS,
                      shifts: tuple[float, ...] = (0.0,), plate_share: float = 0.85) -> np.ndarray:
     """Places a plate crop in windows at each plate width and vertical offset, as the scanner re-reads a candidate
@@ -75,20 +111,18 @@ def plate_in_windows(gray: np.ndarray, model: ModelSpec, shares: tuple[float, ..
         plate_share: Share of the crop's width the plate takes.
 
     Returns:
-        ``(S * V, H, W)`` uint8 windows, share by share, the crop centred and its edges replicated.
+        ``(S * V, H, W)`` uint8 windows, share by share, the crop centred and its edges replicated
+        (:func:`window_placements` says where).
     """
     wh, ww = model.window_shape
-    out = np.empty((len(shares) * len(shifts), wh, ww), np.uint8)
-    for i, share in enumerate(shares):
-        scale = share * ww / (plate_share * gray.shape[1])
-        w = max(1, round(gray.shape[1] * scale))
-        h = max(1, round(gray.shape[0] * scale))
-        resized = cv2.resize(gray, (w, h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-        canvas = cv2.copyMakeBorder(resized, wh, wh, ww, ww, cv2.BORDER_REPLICATE)
-        cx = canvas.shape[1] // 2
-        for j, shift in enumerate(shifts):
-            top = canvas.shape[0] // 2 - wh // 2 + round(shift * wh)
-            out[i * len(shifts) + j] = canvas[top : top + wh, cx - ww // 2 : cx - ww // 2 + ww]
+    placements = window_placements(gray.shape[:2], model, shares, shifts, plate_share)
+    out = np.empty((len(placements), wh, ww), np.uint8)
+    for i, place in enumerate(placements):
+        if i % len(shifts) == 0:
+            w, h = max(1, round(gray.shape[1] * place.scale)), max(1, round(gray.shape[0] * place.scale))
+            resized = cv2.resize(gray, (w, h), interpolation=cv2.INTER_AREA if place.scale < 1 else cv2.INTER_LINEAR)
+            canvas = cv2.copyMakeBorder(resized, wh, wh, ww, ww, cv2.BORDER_REPLICATE)
+        out[i] = canvas[place.top + wh : place.top + 2 * wh, place.left + ww : place.left + 2 * ww]
     return out
 
 
@@ -101,12 +135,14 @@ class CropReading:
         confidence: Probability of that text in the most present window that read it.
         presence: Largest presence among the windows that read it.
         chars: ``(P, C)`` character probabilities of that window.
+        box: ``(x, y, w, h)`` of the plate in the crop's pixels, as that window's box head places it.
     """
 
     text: str
     confidence: float
     presence: float
     chars: np.ndarray
+    box: tuple[float, float, float, float]
 
 
 def read_crops(network: PlateNetwork, grays: list[np.ndarray], model: ModelSpec, check: FormatCheck = FormatCheck(),
@@ -139,6 +175,7 @@ def crop_readings(network: PlateNetwork, grays: list[np.ndarray], model: ModelSp
     per_crop = len(shares) * len(shifts)
     step = max(per_crop, batch_size - batch_size % per_crop)
     windows = np.concatenate([plate_in_windows(g, model, shares, shifts) for g in grays])
+    placements = [window_placements(g.shape[:2], model, shares, shifts) for g in grays]
     readings = []
     for start in range(0, len(windows), step):
         scores = network.predict_windows(windows[start : start + step])
@@ -150,7 +187,9 @@ def crop_readings(network: PlateNetwork, grays: list[np.ndarray], model: ModelSp
             text = vote_text([d.text for d in decoded[crop]], presence)
             best = max((i for i in range(first, first + len(presence)) if decoded[i].text == text),
                        key=lambda i: scores.presence[i])
-            readings.append(CropReading(text, decoded[best].confidence, float(scores.presence[best]), chars[best]))
+            place = placements[(start + first) // per_crop][best - first]
+            box = place.crop_box(scores.boxes[best], model.window_shape)
+            readings.append(CropReading(text, decoded[best].confidence, float(scores.presence[best]), chars[best], box))
     return readings
 
 

@@ -19,7 +19,7 @@ from detector.spec import ScanSpec
 from detector.voting import surer
 from recognizer.decode import decode, o0_equal
 from recognizer.engine import PlateNetwork
-from recognizer.realdata import LabelledPlate, crop_readings, load_manifest
+from recognizer.realdata import CropReading, LabelledPlate, crop_readings, load_manifest
 from stream.bench import clip_of, run_clip, score_events
 from stream.config import AppConfig
 from stream.events import PlateRead
@@ -152,7 +152,7 @@ class StillReader:
                 return [whole]
         return reads
 
-    def plate_chars(self, gray: np.ndarray) -> tuple[np.ndarray, float]:
+    def plate_reading(self, gray: np.ndarray) -> CropReading:
         """A photo that is only the plate, read as ``reader.photos`` says: by ``scan.reread_widths`` x
         ``scan.reread_shifts`` windows voting, by the crop reader, or by both, the surer reading counting.
 
@@ -160,29 +160,33 @@ class StillReader:
             gray: ``(h, w)`` uint8 photo.
 
         Returns:
-            ``(P, C)`` per-position probabilities, and the window network's presence (how sure it is that a plate
-            fills the photo).
+            The reading, with the window network's presence (how sure it is that a plate fills the photo) and the
+            plate's box as the surest window's box head places it.
         """
         spec = self.config.scan
         windows = crop_readings(self.network, [gray], self.config.model, self.config.format_check,
                                 spec.reread_widths, spec.reread_shifts)[0]
         if self.crop_reader is None:
-            return windows.chars, windows.presence
-        crop = self.crop_reader.read_whole(gray)
+            return windows
+        chars = self.crop_reader.read_whole(gray)
         if self.config.reader.photos == "both":
-            crop = surer(windows.chars[None], crop[None])[0]
-        return crop, windows.presence
+            chars = surer(windows.chars[None], chars[None])[0]
+        reading = decode(chars, self.config.model, self.config.format_check)
+        return replace(windows, text=reading.text, confidence=reading.confidence, chars=chars)
 
     def read_whole(self, gray: np.ndarray) -> PlateRead | None:
-        """The photo read as one plate (:meth:`plate_chars`), or None where no window is sure a plate is there or
-        the reading is shorter than ``read.min_length``."""
-        chars, presence = self.plate_chars(gray)
+        """The photo read as one plate (:meth:`plate_reading`), its box within the photo where the window network
+        places it, or None where no window is sure a plate is there or the reading is shorter than
+        ``read.min_length``."""
+        reading = self.plate_reading(gray)
         check = self.config.format_check
-        reading = decode(chars, self.config.model, check)
-        if presence < self.config.scan.presence_threshold or len(reading.text) < check.min_length:
+        if reading.presence < self.config.scan.presence_threshold or len(reading.text) < check.min_length:
             return None
-        box = (0.0, 0.0, float(gray.shape[1]), float(gray.shape[0]))
-        return PlateRead(0, 0.0, box, presence, chars, reading.text, reading.confidence)
+        h, w = gray.shape
+        x, y, bw, bh = reading.box
+        x0, y0, x1, y1 = max(0.0, x), max(0.0, y), min(float(w), x + bw), min(float(h), y + bh)
+        box = (x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else (0.0, 0.0, float(w), float(h))
+        return PlateRead(0, 0.0, box, reading.presence, reading.chars, reading.text, reading.confidence)
 
     def close(self) -> None:
         """Stops every frame reader's threads."""
@@ -242,7 +246,7 @@ def _share(count: int, total: int) -> float:
 
 def evaluate_crops(name: str, rows: list[LabelledPlate], config: AppConfig, network: PlateNetwork) -> SetScore:
     """Scores a crop set with the reader alone, each crop read as a photo that is only the plate is
-    (:meth:`StillReader.plate_chars`: ``reader.photos``)."""
+    (:meth:`StillReader.plate_reading`: ``reader.photos``)."""
     exact = o0 = total = 0
     times = []
     with StillReader(config, network) as reader:
@@ -252,7 +256,7 @@ def evaluate_crops(name: str, rows: list[LabelledPlate], config: AppConfig, netw
                 log.warning("skipping unreadable image %s", row.path)
                 continue
             started = time.monotonic()
-            text = decode(reader.plate_chars(gray)[0], config.model, config.format_check).text
+            text = reader.plate_reading(gray).text
             times.append((time.monotonic() - started) * 1000)
             total += 1
             exact += text == row.text
