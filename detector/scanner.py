@@ -200,18 +200,22 @@ class Scanner:
         read_boxes: Reads each candidate from its plate box in the frame (a crop reader at the plate's own
             resolution). With windows re-read too (``spec.reread_widths``), the surer of the two readings is the
             candidate's (:func:`detector.voting.surer`); without, its reading alone. None: windows alone.
+        one_more_confidence: With both, the box reading wins where it reads the windows' characters and one more at
+            the end and is at least this sure of itself (``surer``).
     """
 
     def __init__(self, spec: ScanSpec, window_shape: tuple[int, int], stride: tuple[int, int], predict_batch: PredictBatch,
                  score_image: ScoreImage | None = None, gate: GateImage | None = None,
                  gate_stride: tuple[int, int] = (16, 16), workers: int = 1,
-                 read_batch: PredictBatch | None = None, read_boxes: ReadBoxes | None = None) -> None:
+                 read_batch: PredictBatch | None = None, read_boxes: ReadBoxes | None = None,
+                 one_more_confidence: float = np.inf) -> None:
         self.spec = spec
         self.window_shape = window_shape
         self.stride = stride
         self.predict_batch = predict_batch
         self.read_batch = predict_batch if read_batch is None else read_batch
         self.read_boxes = read_boxes
+        self.one_more_confidence = one_more_confidence
         self.score_image = score_image
         self.gate = gate
         self.gate_stride = gate_stride
@@ -473,7 +477,7 @@ class Scanner:
         if candidates and self.read_boxes is not None:
             chars = self.read_boxes(gray, np.array([c.box for c in candidates]))
             if self.spec.reread_widths:
-                chars = surer(np.stack([c.chars for c in candidates]), chars)
+                chars = surer(np.stack([c.chars for c in candidates]), chars, self.one_more_confidence)
             candidates = [replace(c, chars=read) for c, read in zip(candidates, chars)]
         self.timings = StageTimes(sum(level.pyramid for level in scans),
                                   sum(level.network for level in scans) + time.monotonic() - merge_done,

@@ -110,15 +110,40 @@ def reading_confidence(chars: np.ndarray) -> np.ndarray:
     return np.prod(np.asarray(chars).max(axis=-1), axis=-1)
 
 
-def surer(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Per plate, the reading of two readers that is surer of itself (:func:`reading_confidence`; ties: ``first``).
+def one_more_at_end(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Per plate, whether the second reading is the first's characters (at least one) and one more after them.
+
+    Args:
+        first: ``(K, P, C)`` one reader's per-position probabilities of ``K`` plates ("no character" last).
+        second: ``(K, P, C)`` the other's.
+
+    Returns:
+        ``(K,)`` bool.
+    """
+    blank = first.shape[-1] - 1
+    out = np.zeros(len(first), bool)
+    for k, (a, b) in enumerate(zip(texts(first), texts(second))):
+        a, b = a[a != blank], b[b != blank]
+        out[k] = len(a) > 0 and len(b) == len(a) + 1 and np.array_equal(a, b[:-1])
+    return out
+
+
+def surer(first: np.ndarray, second: np.ndarray, one_more_confidence: float = np.inf) -> np.ndarray:
+    """Per plate, the reading of two readers that is surer of itself (:func:`reading_confidence`; ties: ``first``),
+    except that the second is taken where it reads the first's characters and one more at the end
+    (:func:`one_more_at_end`) and is at least ``one_more_confidence`` sure of itself: a reader of the plate at its
+    own resolution sees a last character that the first lost at the plate's edge.
 
     Args:
         first: ``(K, P, C)`` one reader's per-position probabilities of ``K`` plates.
         second: ``(K, P, C)`` the other's.
+        one_more_confidence: Least confidence of a second reading with one more character at the end to be taken
+            whatever the first's (``inf``: never).
 
     Returns:
         ``(K, P, C)``.
     """
-    keep_first = reading_confidence(first) >= reading_confidence(second)
+    second_confidence = reading_confidence(second)
+    keep_first = reading_confidence(first) >= second_confidence
+    keep_first &= ~((second_confidence >= one_more_confidence) & one_more_at_end(first, second))
     return np.where(keep_first[:, None, None], first, second)

@@ -313,6 +313,9 @@ class ReaderSpec(StrictModel):
         streams: How each candidate of a stream's frames gets its final reading: ``crop`` the crop reader alone,
             ``windows`` 128x64 windows centred on it re-read (``scan.reread_widths``), ``both`` both and the surer
             reading counts.
+        one_more_confidence: With both, the crop reader's reading is taken whatever the windows' confidence where
+            it reads the windows' characters and one more at the end and is at least this sure of itself (windows
+            lose a plate's last character at its edge); above 1: never.
         photos: The same for photos (``anpr read``, image files) and photos that are only the plate.
         height: Crop height the network reads (a multiple of 16).
         width: Crop width (a multiple of 4); the network reads ``width / 4`` columns.
@@ -338,6 +341,7 @@ class ReaderSpec(StrictModel):
 
     streams: ReadingMode = "crop"
     photos: ReadingMode = "both"
+    one_more_confidence: float = Field(0.7, ge=0)
     height: int = Field(48, ge=16, multiple_of=16)
     width: int = Field(192, ge=32, multiple_of=4)
     positions: int = Field(9, ge=1, le=16)

@@ -75,7 +75,8 @@ def build_scanner(config: AppConfig, network: PlateNetwork, scan: ScanSpec | Non
     finding = PlateNetwork(network.runner, network.model)  # plain readings: they only group and pick the plates
     read_boxes = None if mode == "windows" else (crop_reader or load_crop_reader(config, photos)).read_boxes
     return Scanner(scan, config.model.window_shape, STRIDE, finding.predict_windows, finding.score_map,
-                   gate, GATE_STRIDE, scan.workers, network.predict_windows, read_boxes)
+                   gate, GATE_STRIDE, scan.workers, network.predict_windows, read_boxes,
+                   config.reader.one_more_confidence)
 
 
 def to_reads(candidates: list[Candidate], config: AppConfig, frame: int, time_s: float) -> list[PlateRead]:

@@ -170,7 +170,7 @@ class StillReader:
             return windows
         chars = self.crop_reader.read_whole(gray)
         if self.config.reader.photos == "both":
-            chars = surer(windows.chars[None], chars[None])[0]
+            chars = surer(windows.chars[None], chars[None], self.config.reader.one_more_confidence)[0]
         reading = decode(chars, self.config.model, self.config.format_check)
         return replace(windows, text=reading.text, confidence=reading.confidence, chars=chars)
 

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from detector.voting import geometric_mean, plurality, read_lengths, reading_confidence, surer, texts, vote
+from detector.voting import (geometric_mean, one_more_at_end, plurality, read_lengths, reading_confidence, surer,
+                             texts, vote)
 from recognizer.decode import decode
 from recognizer.spec import ModelSpec
 
@@ -107,3 +108,19 @@ def test_surer_keeps_per_plate_the_reading_surer_of_itself():
     np.testing.assert_allclose(reading_confidence(first), [0.72, 0.36, 0.36])
     chosen = surer(first, second)
     np.testing.assert_array_equal(chosen, np.stack([sure, sure, unsure]))  # a tie keeps the first reader's
+
+
+def test_a_surer_second_reading_with_one_more_character_at_the_end_is_taken():
+    def reading(labels: list[int], p: float) -> np.ndarray:  # classes 0, 1, 2 and "no character" (3)
+        chars = np.full((4, 4), (1 - p) / 3)
+        chars[np.arange(4), labels] = p
+        return chars
+
+    short, longer = reading([0, 1, 3, 3], 0.99), reading([0, 1, 2, 3], 0.95)  # "01", "012"
+    start, empty = reading([2, 0, 1, 3], 0.95), reading([3, 3, 3, 3], 0.99)  # "201": one more at the start; ""
+    first, second = np.stack([short, short, empty, short]), np.stack([longer, start, reading([2, 3, 3, 3], 0.95),
+                                                                      reading([0, 1, 2, 3], 0.5)])
+    np.testing.assert_array_equal(one_more_at_end(first, second), [True, False, False, True])
+    chosen = surer(first, second, one_more_confidence=0.7)
+    np.testing.assert_array_equal(chosen, np.stack([longer, short, empty, short]))  # the last: too unsure of itself
+    np.testing.assert_array_equal(surer(first, second), first)  # by default: the surer reading only
