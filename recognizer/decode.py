@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import heapq
 import re
+import string
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from recognizer.spec import BLANK, ModelSpec, PlateFormat
+from recognizer.spec import BLANK, SYMBOLS, ModelSpec, PlateFormat, symbol_pools
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,6 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logits))
 
 
-_SYMBOLS = {"L": "[A-Z]", "N": "[0-9]", "A": "[A-Z0-9]"}
-"""What each character symbol of a format pattern allows; other pattern characters are drawn gaps."""
-
-
 CHANCE = 1e-4
 """The least probability of a character at a position for a format to read one there where the network's likeliest
 text has none (:class:`recognizer.fitting.FormatFit` leaves such positions; positions past a reading's end have
@@ -78,13 +75,15 @@ none at all)."""
 
 
 @lru_cache(maxsize=256)
-def _format_regex(pattern: str) -> re.Pattern[str]:
-    return re.compile("".join(_SYMBOLS.get(c, "") for c in pattern) + "$")
+def _format_regex(pattern: str, letters: str) -> re.Pattern[str]:
+    pools = symbol_pools(letters)
+    return re.compile("".join(f"[{pools[c]}]" for c in pattern if c in SYMBOLS) + "$")
 
 
-def symbol_classes(symbol: str, alphabet: str) -> np.ndarray:
-    """``(len(alphabet),)`` which characters of the alphabet a pattern symbol (``L``, ``N`` or ``A``) allows."""
-    return np.array([bool(re.fullmatch(_SYMBOLS[symbol], ch)) for ch in alphabet], bool)
+def symbol_classes(symbol: str, alphabet: str, letters: str = string.ascii_uppercase) -> np.ndarray:
+    """``(len(alphabet),)`` which characters of the alphabet a pattern symbol (``L``, ``N`` or ``A``) allows, its
+    letters being ``letters`` (:func:`recognizer.spec.symbol_pools`)."""
+    return np.array([ch in symbol_pools(letters)[symbol] for ch in alphabet], bool)
 
 
 def weighted_patterns(formats: tuple[PlateFormat, ...]) -> list[tuple[PlateFormat, str, float]]:
@@ -98,7 +97,7 @@ def weighted_patterns(formats: tuple[PlateFormat, ...]) -> list[tuple[PlateForma
         ``(format, symbols, log prior)`` per pattern, in the formats' order.
     """
     total = sum(f.weight for f in formats)
-    return [(f, "".join(c for c in pattern if c in _SYMBOLS), float(np.log(f.weight / total / len(f.patterns))))
+    return [(f, "".join(c for c in pattern if c in SYMBOLS), float(np.log(f.weight / total / len(f.patterns))))
             for f in formats for pattern in f.patterns]
 
 
@@ -118,7 +117,7 @@ def patterns_by_length(formats: tuple[PlateFormat, ...],
     """
     groups: dict[int, list[tuple[str, float, np.ndarray]]] = {}
     for plate_format, symbols, prior in weighted_patterns(formats):
-        allowed = np.array([symbol_classes(symbol, alphabet) for symbol in symbols], bool)
+        allowed = np.array([symbol_classes(symbol, alphabet, plate_format.letters) for symbol in symbols], bool)
         allowed = allowed.reshape(len(symbols), len(alphabet))
         per_text = prior - float(np.log(allowed.sum(axis=1)).sum())
         groups.setdefault(len(symbols), []).append((plate_format.name, per_text, allowed))
@@ -137,7 +136,7 @@ def matching_format(text: str, formats: list[PlateFormat]) -> str | None:
         The format's name, or None.
     """
     for plate_format in formats:
-        if any(_format_regex(p).match(text) for p in plate_format.patterns):
+        if any(_format_regex(p, plate_format.letters).match(text) for p in plate_format.patterns):
             return plate_format.name
     return None
 

@@ -141,15 +141,16 @@ class FormatFit:
             model: Alphabet and positions.
             formats: The camera's formats, with their weights.
         """
-        priors: dict[str, float] = {}
-        for _, symbols, prior in weighted_patterns(formats):
+        priors: dict[tuple[str, str], float] = {}  # by symbols and letters
+        for plate_format, symbols, prior in weighted_patterns(formats):
             if 0 < len(symbols) <= model.positions:
-                priors[symbols] = max(prior, priors.get(symbols, -np.inf))
-        allowed = np.zeros((len(priors), max(map(len, priors), default=0), model.classes), bool)
-        for g, symbols in enumerate(priors):
+                key = (symbols, plate_format.letters)
+                priors[key] = max(prior, priors.get(key, -np.inf))
+        allowed = np.zeros((len(priors), max((len(s) for s, _ in priors), default=0), model.classes), bool)
+        for g, (symbols, letters) in enumerate(priors):
             for j, symbol in enumerate(symbols):
-                allowed[g, j, :-1] = symbol_classes(symbol, model.alphabet)
-        return cls(allowed, np.array([len(s) for s in priors], int), np.array(list(priors.values())))
+                allowed[g, j, :-1] = symbol_classes(symbol, model.alphabet, letters)
+        return cls(allowed, np.array([len(s) for s, _ in priors], int), np.array(list(priors.values())))
 
     def refit(self, columns: np.ndarray, slots: np.ndarray) -> np.ndarray:
         """Re-reads the windows whose best path has a number of characters no pattern has.

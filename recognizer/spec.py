@@ -6,6 +6,7 @@ here so that ``recognizer`` never imports from ``stream``.
 
 from __future__ import annotations
 
+import string
 from pathlib import Path
 from typing import Literal
 
@@ -15,6 +16,15 @@ from recognizer.synth.designs import DESIGNS
 
 BLANK = "_"
 """Label of the "no character" class; it is always the last class of every position."""
+
+SYMBOLS = "LNA"
+"""The character symbols of a plate format's pattern: a letter, a digit, either; other pattern characters are drawn
+gaps."""
+
+
+def symbol_pools(letters: str = string.ascii_uppercase) -> dict[str, str]:
+    """The characters each pattern symbol allows: ``L`` one of ``letters``, ``N`` a digit, ``A`` either."""
+    return {"L": letters, "N": string.digits, "A": letters + string.digits}
 
 
 class StrictModel(BaseModel):
@@ -75,19 +85,29 @@ class PlateFormat(StrictModel):
         design: Name of the plate design it is drawn in, one of :data:`recognizer.synth.designs.DESIGNS`.
         weight: Relative frequency among generated plates, and the format's prior when reads are fitted to the
             formats (split evenly among the texts its patterns allow).
+        letters: The letters its plates use, where the country leaves some out (France: no ``I``, ``O`` or ``U``,
+            which look like ``1``, ``0`` and ``V``); its patterns' ``L`` and ``A`` allow only these.
     """
 
     name: str
     pattern: str
     design: str
     weight: float = Field(1.0, gt=0)
+    letters: str = string.ascii_uppercase
 
     @field_validator("pattern")
     @classmethod
     def _valid_pattern(cls, value: str) -> str:
         for part in value.split("|"):
-            if not part or set(part) - set("LNA- ") or not set(part) & set("LNA"):
+            if not part or set(part) - set(SYMBOLS + "- ") or not set(part) & set(SYMBOLS):
                 raise ValueError(f"pattern parts use only L, N, A, '-' and ' ': {value!r}")
+        return value
+
+    @field_validator("letters")
+    @classmethod
+    def _valid_letters(cls, value: str) -> str:
+        if not value or set(value) - set(string.ascii_uppercase) or len(set(value)) < len(value):
+            raise ValueError(f"letters are distinct uppercase A-Z: {value!r}")
         return value
 
     @field_validator("design")
@@ -103,16 +123,16 @@ class PlateFormat(StrictModel):
         return self.pattern.split("|")
 
 
-_DEFAULT_FORMATS: tuple[tuple[str, str, str, float], ...] = (
-    # name, pattern(s), design, weight
+_DEFAULT_FORMATS: tuple[tuple[str, str, str, float] | tuple[str, str, str, float, str], ...] = (
+    # name, pattern(s), design, weight[, letters where the country leaves some out]
     ("uk_front", "LLNN LLL", "uk_front", 0.8),
     ("uk_rear", "LLNN LLL", "uk_rear", 0.8),
-    ("es", "NNNN LLL", "es", 0.5),
+    ("es", "NNNN LLL", "es", 0.5, "BCDFGHJKLMNPRSTVWXYZ"),
     ("uk_old", "LNNN LLL|LLL NNNL|LLL NNN", "uk_rear", 0.15),
     ("uk_square", "LLNN LLL", "uk_square", 0.1),
     ("es_old", "L NNNN LL|LL NNNN LL|LL NNNN L", "es_old", 0.15),
     ("de", "L LL NNNN|LL LL NNNN|LLL LL NNN|LL L NNNN|L L NNNN|LLL L NNNN|LLL LL NNNN", "de", 0.5),
-    ("fr", "LL-NNN-LL", "fr", 0.4),
+    ("fr", "LL-NNN-LL", "fr", 0.4, "ABCDEFGHJKLMNPQRSTVWXYZ"),
     ("it", "LL NNNLL", "it", 0.4),
     ("nl", "NN-LLL-N|N-LLL-NN|LL-NNN-L|L-NNN-LL|NN-LL-LL|LL-NN-LL|LL-LL-NN|LLL-NN-L|L-NN-LLL|N-LL-NNN|NNN-LL-N",
      "nl", 0.5),
@@ -126,7 +146,7 @@ _DEFAULT_FORMATS: tuple[tuple[str, str, str, float], ...] = (
     ("ro", "L NN LLL|LL NN LLL|L NNN LLL", "ro", 0.3),
     ("eu", "LL NNN LL|LL NNNN|LLL NNN|NNN LLL|LL NNNN LL|L NNNN LL|LLL NNNNN", "eu", 0.4),
     ("eu_square", "LL NNNNN|LL LL NNN|LLL NNNN", "eu_square", 0.1),
-    ("ua", "LL NNNN LL", "ua", 0.5),
+    ("ua", "LL NNNN LL", "ua", 0.5, "ABCEHIKMOPTX"),
     ("br_old", "LLL-NNNN", "br_old", 2.0),
     ("br_red", "LLL-NNNN", "br_red", 0.4),
     ("mercosur_ar", "LL NNN LL", "mercosur", 0.3),
@@ -140,8 +160,9 @@ _DEFAULT_FORMATS: tuple[tuple[str, str, str, float], ...] = (
 
 
 def _default_formats() -> list[PlateFormat]:
-    return [PlateFormat(name=name, pattern=pattern, design=design, weight=weight)
-            for name, pattern, design, weight in _DEFAULT_FORMATS]
+    return [PlateFormat(name=name, pattern=pattern, design=design, weight=weight, letters=letters[0])
+            if letters else PlateFormat(name=name, pattern=pattern, design=design, weight=weight)
+            for name, pattern, design, weight, *letters in _DEFAULT_FORMATS]
 
 
 DEBIAN_FONT_DIRS = (

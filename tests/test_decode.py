@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from recognizer.decode import (FormatCheck, best_paths, columns_to_slots, decode, matching_format, o0_equal,
                                path_lengths)
@@ -130,3 +131,16 @@ def test_tie_break_lets_the_formats_tell_look_alikes_apart_without_changing_the_
     short = np.array([[0.05, 0.05, 0.85, 0.05], [0.0, 0.0, 0.05, 0.95], [0.0, 0.0, 0.0, 1.0]])
     assert decode(short, SMALL, FormatCheck(LETTER_DIGIT, tie_break=True)).text == "0"
     assert decode(short, SMALL, FormatCheck(LETTER_DIGIT, constrain=True)).text == "A0"  # constrain adds the "A"
+
+
+def test_a_format_that_leaves_letters_out_neither_fits_nor_breaks_ties_with_them():
+    # Alphabet "AB0": the format's letters are only "B" (France leaves O out, which looks like 0).
+    only_b = (PlateFormat(name="bn", pattern="L-N", design="br_old", letters="B"),)
+    assert matching_format("B0", list(only_b)) == "bn" and matching_format("A0", list(only_b)) is None
+    # "0" likeliest at the first position, "A" second, "B" third: the tie goes to the letter the format has.
+    probs = np.array([[0.3, 0.15, 0.5, 0.05], [0.05, 0.05, 0.85, 0.05], [0.0, 0.0, 0.0, 1.0]])
+    reading = decode(probs, SMALL, FormatCheck(only_b, tie_break=True))
+    assert reading.text == "B0" and reading.plate_format == "bn"
+    assert decode(probs, SMALL, FormatCheck(LETTER_DIGIT, tie_break=True)).text == "A0"  # all letters: the likelier
+    with pytest.raises(ValueError, match="letters"):
+        PlateFormat(name="bad", pattern="L", design="br_old", letters="ab")

@@ -8,7 +8,7 @@ from recognizer.spec import ModelSpec, PlateFormat, RendererSpec
 from recognizer.synth.designs import DESIGNS, DIN_1451
 from recognizer.synth.fonts import renderer_fonts
 from recognizer.synth.glyphs import find_fonts
-from recognizer.synth.plates import render_plate, text_strip
+from recognizer.synth.plates import random_text, render_plate, text_strip
 from recognizer.synth.windows import WindowGenerator, encode_text, fitting_formats, plate_present
 from stream.config import ConfigError, load_config
 
@@ -226,7 +226,17 @@ def test_default_formats_cover_the_countries_and_name_known_designs():
     lengths = {sum(c in "LNA" for c in p) for f in SPEC.formats for p in f.patterns}
     assert {4, 5, 6, 7, 8, 9} <= lengths
     assert {DESIGNS[f.design].rows for f in SPEC.formats} == {1, 2}
-    assert {f.name for f in load_config().renderer.formats} == names  # configs/default.yaml lists the same
+    # configs/default.yaml lists the same formats, letters and weights
+    assert [f.model_dump() for f in load_config().renderer.formats] == [f.model_dump() for f in SPEC.formats]
+    assert {f.name: f.letters for f in SPEC.formats if len(f.letters) < 26} == {
+        "es": "BCDFGHJKLMNPRSTVWXYZ", "fr": "ABCDEFGHJKLMNPQRSTVWXYZ", "ua": "ABCEHIKMOPTX"}
+
+
+def test_a_format_that_leaves_letters_out_is_drawn_without_them():
+    rng = np.random.default_rng(0)
+    texts = "".join(random_text(rng, "LL-NNN-LL", "ABCDEFGHJKLMNPQRSTVWXYZ") for _ in range(300))
+    assert not set(texts) & set("IOU") and set(texts) >= set("ABCDEFGHJKLMNPQRSTVWXYZ-0123456789")
+    assert set("".join(random_text(rng, "LLLL") for _ in range(300))) == set("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 def test_unknown_design_is_a_config_error_naming_it(tmp_path: Path):

@@ -18,7 +18,7 @@ import numpy as np
 from recognizer.synth.designs import DESIGNS, FILL_MAX_GAP, TONES, Band, Mark, PlateDesign
 from recognizer.synth.fonts import FontBook
 from recognizer.synth.glyphs import GLYPH_HEIGHT, GlyphSet
-from recognizer.spec import PlateFormat
+from recognizer.spec import PlateFormat, symbol_pools
 
 PLATE_HEIGHT = 110
 """Height in pixels of a rendered plate before it is placed in a scene."""
@@ -46,17 +46,18 @@ class PlateImage:
     text: str
 
 
-def random_text(rng: np.random.Generator, pattern: str) -> str:
+def random_text(rng: np.random.Generator, pattern: str, letters: str = string.ascii_uppercase) -> str:
     """Characters for a plate pattern.
 
     Args:
         rng: Random generator.
         pattern: ``L`` letter, ``N`` digit, ``A`` either; other characters are kept as they are.
+        letters: The letters ``L`` and ``A`` draw from (a format's :attr:`recognizer.spec.PlateFormat.letters`).
 
     Returns:
         The text with its separators.
     """
-    pools = {"L": string.ascii_uppercase, "N": string.digits, "A": string.ascii_uppercase + string.digits}
+    pools = symbol_pools(letters)
     return "".join(pools[s][rng.integers(len(pools[s]))] if s in pools else s for s in pattern)
 
 
@@ -444,7 +445,7 @@ def render_plate(rng: np.random.Generator, plate_format: PlateFormat, fonts: Fon
     """
     design = DESIGNS[plate_format.design]
     pattern = plate_format.patterns[rng.integers(len(plate_format.patterns))]
-    text = random_text(rng, pattern)
+    text = random_text(rng, pattern, plate_format.letters)
     glyphs = _choose_glyphs(rng, design, fonts)
     small_glyphs = fonts.general[rng.integers(len(fonts.general))] if rng.random() < 0.5 else glyphs
     h = PLATE_HEIGHT
