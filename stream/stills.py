@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from detector.geometry import iou
+from detector.geometry import clip_boxes, iou
 from detector.spec import ScanSpec
 from detector.voting import surer
 from recognizer.decode import decode, o0_equal
@@ -73,6 +73,19 @@ def window_padding(shape: tuple[int, int], window_width: float, aspect: float) -
     """
     h, w = shape
     return max(0, int(np.ceil((window_width - w) / 2))), max(0, int(np.ceil((window_width * aspect - h) / 2)))
+
+
+def photo_boxes(boxes: np.ndarray, shape: tuple[int, int]) -> list[list[tuple[float, float, float, float]]]:
+    """Each box cut to the photo (:func:`detector.geometry.clip_boxes`).
+
+    Args:
+        boxes: ``(N, 4)`` ``(x, y, w, h)`` boxes in the photo's pixels.
+        shape: ``(H, W)`` of the photo.
+
+    Returns:
+        Per box, ``[box]`` cut to the photo, or ``[]`` where none of it is in the photo.
+    """
+    return [[tuple(float(v) for v in inside) for inside in clip_boxes(box[None], shape)] for box in boxes]
 
 
 def still_scan(spec: ScanSpec, width: int, factor: float) -> ScanSpec:
@@ -143,9 +156,10 @@ class StillReader:
             if pad_x or pad_y:
                 padded = cv2.copyMakeBorder(work, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
                 reads = list(reader.read(padded).reads)
-        if pad_x or pad_y or factor != 1.0:
-            reads = [replace(r, box=((r.box[0] - pad_x) / factor, (r.box[1] - pad_y) / factor, r.box[2] / factor,
-                                     r.box[3] / factor)) for r in reads]
+        if pad_x or pad_y or factor != 1.0:  # back to the photo's pixels, cut to the photo (the padding is not in it)
+            boxes = np.array([((r.box[0] - pad_x) / factor, (r.box[1] - pad_y) / factor, r.box[2] / factor,
+                               r.box[3] / factor) for r in reads]).reshape(-1, 4)
+            reads = [replace(r, box=inside[0]) for r, inside in zip(reads, photo_boxes(boxes, gray.shape)) if inside]
         if looks_like_plate(gray.shape) or not reads:
             whole = self.read_whole(gray)
             if whole is not None:
@@ -182,10 +196,8 @@ class StillReader:
         check = self.config.format_check
         if reading.presence < self.config.scan.presence_threshold or len(reading.text) < check.min_length:
             return None
-        h, w = gray.shape
-        x, y, bw, bh = reading.box
-        x0, y0, x1, y1 = max(0.0, x), max(0.0, y), min(float(w), x + bw), min(float(h), y + bh)
-        box = (x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else (0.0, 0.0, float(w), float(h))
+        [inside] = photo_boxes(np.array([reading.box]), gray.shape)
+        box = inside[0] if inside else (0.0, 0.0, float(gray.shape[1]), float(gray.shape[0]))
         return PlateRead(0, 0.0, box, reading.presence, reading.chars, reading.text, reading.confidence)
 
     def close(self) -> None:

@@ -209,3 +209,10 @@ def test_photo_plate_widths_follow_the_photo_unless_the_config_sets_them(tmp_pat
 def test_read_missing_path_fails_clearly(tmp_path):
     result = anpr("read", str(tmp_path / "none.jpg"))
     assert result.returncode == 2 and "anpr: error: not found" in result.stderr
+
+
+def test_boxes_are_cut_to_the_photo():
+    from stream.stills import photo_boxes
+
+    boxes = np.array([[-20.0, 10.0, 100.0, 30.0], [10.0, 10.0, 20.0, 20.0], [700.0, 10.0, 50.0, 20.0]])
+    assert photo_boxes(boxes, (480, 640)) == [[(0.0, 10.0, 80.0, 30.0)], [(10.0, 10.0, 20.0, 20.0)], []]
