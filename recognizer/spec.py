@@ -160,9 +160,8 @@ _DEFAULT_FORMATS: tuple[tuple[str, str, str, float] | tuple[str, str, str, float
 
 
 def _default_formats() -> list[PlateFormat]:
-    return [PlateFormat(name=name, pattern=pattern, design=design, weight=weight, letters=letters[0])
-            if letters else PlateFormat(name=name, pattern=pattern, design=design, weight=weight)
-            for name, pattern, design, weight, *letters in _DEFAULT_FORMATS]
+    keys = ("name", "pattern", "design", "weight", "letters")
+    return [PlateFormat.model_validate(dict(zip(keys, entry))) for entry in _DEFAULT_FORMATS]
 
 
 DEBIAN_FONT_DIRS = (

@@ -75,17 +75,15 @@ def window_padding(shape: tuple[int, int], window_width: float, aspect: float) -
     return max(0, int(np.ceil((window_width - w) / 2))), max(0, int(np.ceil((window_width * aspect - h) / 2)))
 
 
-def photo_boxes(boxes: np.ndarray, shape: tuple[int, int]) -> list[list[tuple[float, float, float, float]]]:
-    """Each box cut to the photo (:func:`detector.geometry.clip_boxes`).
+Box = tuple[float, float, float, float]
+"""``(x, y, w, h)`` in pixels."""
 
-    Args:
-        boxes: ``(N, 4)`` ``(x, y, w, h)`` boxes in the photo's pixels.
-        shape: ``(H, W)`` of the photo.
 
-    Returns:
-        Per box, ``[box]`` cut to the photo, or ``[]`` where none of it is in the photo.
-    """
-    return [[tuple(float(v) for v in inside) for inside in clip_boxes(box[None], shape)] for box in boxes]
+def photo_box(box: Box, shape: tuple[int, int]) -> Box | None:
+    """A box ``(x, y, w, h)`` cut to a photo of this ``(H, W)`` shape (:func:`detector.geometry.clip_boxes`), or None
+    where none of it is in the photo."""
+    inside = clip_boxes(np.array([box], np.float64), shape)
+    return (float(inside[0, 0]), float(inside[0, 1]), float(inside[0, 2]), float(inside[0, 3])) if len(inside) else None
 
 
 def still_scan(spec: ScanSpec, width: int, factor: float) -> ScanSpec:
@@ -157,9 +155,9 @@ class StillReader:
                 padded = cv2.copyMakeBorder(work, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
                 reads = list(reader.read(padded).reads)
         if pad_x or pad_y or factor != 1.0:  # back to the photo's pixels, cut to the photo (the padding is not in it)
-            boxes = np.array([((r.box[0] - pad_x) / factor, (r.box[1] - pad_y) / factor, r.box[2] / factor,
-                               r.box[3] / factor) for r in reads]).reshape(-1, 4)
-            reads = [replace(r, box=inside[0]) for r, inside in zip(reads, photo_boxes(boxes, gray.shape)) if inside]
+            boxes = [photo_box(((r.box[0] - pad_x) / factor, (r.box[1] - pad_y) / factor, r.box[2] / factor,
+                                r.box[3] / factor), gray.shape) for r in reads]
+            reads = [replace(r, box=box) for r, box in zip(reads, boxes) if box is not None]
         if looks_like_plate(gray.shape) or not reads:
             whole = self.read_whole(gray)
             if whole is not None:
@@ -196,8 +194,7 @@ class StillReader:
         check = self.config.format_check
         if reading.presence < self.config.scan.presence_threshold or len(reading.text) < check.min_length:
             return None
-        [inside] = photo_boxes(np.array([reading.box]), gray.shape)
-        box = inside[0] if inside else (0.0, 0.0, float(gray.shape[1]), float(gray.shape[0]))
+        box = photo_box(reading.box, gray.shape) or (0.0, 0.0, float(gray.shape[1]), float(gray.shape[0]))
         return PlateRead(0, 0.0, box, reading.presence, reading.chars, reading.text, reading.confidence)
 
     def close(self) -> None:

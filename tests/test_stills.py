@@ -212,7 +212,8 @@ def test_read_missing_path_fails_clearly(tmp_path):
 
 
 def test_boxes_are_cut_to_the_photo():
-    from stream.stills import photo_boxes
+    from stream.stills import photo_box
 
-    boxes = np.array([[-20.0, 10.0, 100.0, 30.0], [10.0, 10.0, 20.0, 20.0], [700.0, 10.0, 50.0, 20.0]])
-    assert photo_boxes(boxes, (480, 640)) == [[(0.0, 10.0, 80.0, 30.0)], [(10.0, 10.0, 20.0, 20.0)], []]
+    assert photo_box((-20.0, 10.0, 100.0, 30.0), (480, 640)) == (0.0, 10.0, 80.0, 30.0)
+    assert photo_box((10.0, 470.0, 20.0, 20.0), (480, 640)) == (10.0, 470.0, 20.0, 10.0)
+    assert photo_box((700.0, 10.0, 50.0, 20.0), (480, 640)) is None
