@@ -69,11 +69,6 @@ def posed_crop(gray: np.ndarray, box: tuple[float, float, float, float], spec: R
     return pose, cut_at_pose(gray, box, spec, pose)
 
 
-def plate_pose(gray: np.ndarray, box: tuple[float, float, float, float], spec: ReaderSpec) -> Pose:
-    """How the plate in ``box`` lies (:func:`posed_crop`)."""
-    return posed_crop(gray, box, spec)[0]
-
-
 def cut_crop(gray: np.ndarray, box: tuple[float, float, float, float], spec: ReaderSpec) -> np.ndarray:
     """The reader's input for a plate box: the box widened by ``spec.margin_x`` of its width on each side and
     ``spec.margin_y`` of its height above and below, cut from the frame (edge pixels repeated beyond it) at the
@@ -218,6 +213,6 @@ class CropReader:
         """``(P, C)`` per-position probabilities of an ``(h, w)`` uint8 image that is only the plate, read whole:
         widened by ``spec.margin_x`` of its width on each side (edge pixels repeated), as a cut is, since a plate's
         photo is often cut at its edges; above and below it has its own margins. It is turned level and its
-        characters stood upright as a cut's are (:func:`plate_pose`)."""
+        characters stood upright as a cut's are (:func:`posed_crop`)."""
         whole = self.spec.model_copy(update={"margin_y": 0.0})
         return self.chars(cut_crop(gray, (0.0, 0.0, float(gray.shape[1]), float(gray.shape[0])), whole)[None])[0]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from recognizer.deskew import Pose, level_cut, plate_roll, plate_slant, unturned_size
-from recognizer.reader import box_cut, cut_crop, plate_pose
+from recognizer.reader import box_cut, cut_crop, posed_crop
 from recognizer.spec import ReaderSpec
 
 CENTRE = (200.0, 150.0)
@@ -107,12 +107,12 @@ def test_a_plate_seen_from_the_side_is_cut_with_its_characters_upright():
     sheared = shear(upright, 0.4)  # its long edges stay level, its upright strokes lean
     pw, ph = PLATE
     box = (CENTRE[0] - pw / 2 - 0.2 * ph, CENTRE[1] - ph / 2, pw + 0.4 * ph, float(ph))  # the sheared plate's box
-    pose = plate_pose(sheared, box, spec)
+    pose = posed_crop(sheared, box, spec)[0]
     assert pose.roll == 0.0 and pose.slant == pytest.approx(-0.4, abs=0.05)
     expected = box_cut(upright, box, spec)
     plain = box_cut(sheared, box, spec)
     assert likeness(cut_crop(sheared, box, spec), expected) > 0.9 > likeness(plain, expected) + 0.1
-    assert plate_pose(upright, box, spec) == Pose()  # upright: cut as it lies
+    assert posed_crop(upright, box, spec)[0] == Pose()  # upright: cut as it lies
 
 
 def test_a_widened_cut_adds_the_plate_s_width_on_one_side_only():
