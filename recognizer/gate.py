@@ -1,10 +1,10 @@
 """The gate: a tiny presence-only network that says, cheaply, where the plate network is worth running.
 
-Four 3x3 convolutions of stride 2 ("valid" padding, no bias, batch normalisation, ReLU) bring a level down 16
-times; a convolution over one window's whole feature map and a 1x1 convolution give one presence logit per
-window. Run over a whole image, cell ``(i, j)`` is exactly the score of the window whose top-left corner is
-``(GATE_STRIDE[1] * j, GATE_STRIDE[0] * i)``. It reads gray levels 0-255 as they are (the first batch
-normalisation scales them), and costs about a twentieth of the plate network per pixel.
+Strided convolutions ("valid" padding, no bias, batch normalisation, ReLU; ``gate.blocks``) bring a level down
+``gate.stride`` (16) times; a convolution over one window's whole feature map and a 1x1 convolution give one
+presence logit per window. Run over a whole image, cell ``(i, j)`` is exactly the score of the window whose
+top-left corner is ``(stride * j, stride * i)``. It reads gray levels 0-255 as they are (the first batch
+normalisation scales them), and costs a small share of the plate network per pixel.
 """
 
 from __future__ import annotations
@@ -17,19 +17,23 @@ import numpy as np
 from recognizer.engine import onnx_session
 from recognizer.spec import GateSpec, ModelSpec
 
-GATE_STRIDE = (16, 16)
-"""``(rows, columns)`` pixels between the windows the gate scores."""
-
 GateScores = Callable[[np.ndarray], np.ndarray]
-"""Presence probabilities ``(rows, cols)`` of the windows of an ``(h, w)`` uint8 image, ``GATE_STRIDE`` apart."""
+"""Presence probabilities ``(rows, cols)`` of the windows of an ``(h, w)`` uint8 image, ``gate.stride`` apart."""
 
 
-def gate_head_shape(model: ModelSpec) -> tuple[int, int]:
-    """``(rows, cols)`` of one window's feature map after the four stride-2 convolutions."""
+def gate_head_shape(model: ModelSpec, gate: GateSpec) -> tuple[int, int]:
+    """``(rows, cols)`` of one window's feature map after the gate's blocks.
+
+    Raises:
+        ValueError: If the blocks shrink a window to nothing.
+    """
 
     def shrink(n: int) -> int:
-        for _ in range(4):
-            n = (n - 3) // 2 + 1
+        for block in gate.blocks:
+            if n < block.kernel:
+                raise ValueError(f"gate.blocks: a {model.window_height}x{model.window_width} window is shrunk to "
+                                 f"{n} pixels, less than a {block.kernel}-pixel kernel")
+            n = (n - block.kernel) // block.stride + 1
         return n
 
     return shrink(model.window_height), shrink(model.window_width)
@@ -40,7 +44,7 @@ def build_gate(model: ModelSpec, gate: GateSpec):  # type: ignore[no-untyped-def
 
     Args:
         model: Window size.
-        gate: Filters of its four blocks and of its window head.
+        gate: Its blocks and the filters of its window head.
 
     Returns:
         A Keras model taking ``(N, H, W, 1)`` gray levels 0-255 and returning ``(N, h, w, 1)`` presence logits;
@@ -51,11 +55,12 @@ def build_gate(model: ModelSpec, gate: GateSpec):  # type: ignore[no-untyped-def
 
     inputs = keras.Input((None, None, 1), name="image")
     x = inputs
-    for i, filters in enumerate(gate.widths):
-        x = layers.Conv2D(filters, 3, strides=2, padding="valid", use_bias=False, name=f"gate{i + 1}_conv")(x)
+    for i, block in enumerate(gate.blocks):
+        x = layers.Conv2D(block.filters, block.kernel, strides=block.stride, padding="valid", use_bias=False,
+                          name=f"gate{i + 1}_conv")(x)
         x = layers.BatchNormalization(momentum=0.95, name=f"gate{i + 1}_bn")(x)
         x = layers.ReLU(name=f"gate{i + 1}_relu")(x)
-    x = layers.Conv2D(gate.hidden, gate_head_shape(model), activation="relu", name="gate_head")(x)
+    x = layers.Conv2D(gate.hidden, gate_head_shape(model, gate), activation="relu", name="gate_head")(x)
     presence = layers.Conv2D(1, 1, name="gate_presence")(x)
     return keras.Model(inputs, presence, name="gate")
 

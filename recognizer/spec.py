@@ -6,6 +6,7 @@ here so that ``recognizer`` never imports from ``stream``.
 
 from __future__ import annotations
 
+import math
 import string
 from pathlib import Path
 from typing import Literal
@@ -301,6 +302,26 @@ class RecognizerSpec(StrictModel):
         return value
 
 
+class GateBlock(StrictModel):
+    """One convolution block of the gate: a square convolution ("valid" padding), batch normalisation, ReLU.
+
+    Attributes:
+        filters: Output channels.
+        kernel: Kernel side, pixels of its input.
+        stride: Step between its outputs; at most ``kernel``, so that every input pixel is seen.
+    """
+
+    filters: PositiveInt
+    kernel: PositiveInt
+    stride: PositiveInt
+
+    @model_validator(mode="after")
+    def _stride_within_kernel(self) -> "GateBlock":
+        if self.stride > self.kernel:
+            raise ValueError(f"stride {self.stride} is larger than kernel {self.kernel}: pixels would go unseen")
+        return self
+
+
 class GateSpec(StrictModel):
     """The gate network (:mod:`recognizer.gate`): a cheap presence-only first look that picks where the plate
     network runs.
@@ -308,17 +329,24 @@ class GateSpec(StrictModel):
     Attributes:
         onnx: Its ONNX file, relative to the repository when not absolute; None: no gate, every window of the
             levels scanned is scored by the plate network.
-        widths: Filters of its four stride-2 blocks.
+        blocks: Its convolution blocks, finest first; their strides multiply to :attr:`stride`.
         hidden: Filters of its window head.
         epochs: Epochs of ``anpr train-gate`` (steps, batch size, seed and workers are ``train``'s).
         learning_rate: Peak Adam learning rate (cosine decay over all epochs).
     """
 
     onnx: Path | None = Path("recognizer/weights/gate.onnx")
-    widths: tuple[int, int, int, int] = (8, 16, 32, 32)
+    blocks: tuple[GateBlock, ...] = Field((GateBlock(filters=16, kernel=4, stride=4),
+                                           GateBlock(filters=32, kernel=3, stride=2),
+                                           GateBlock(filters=32, kernel=3, stride=2)), min_length=1)
     hidden: PositiveInt = 32
     epochs: PositiveInt = 8
     learning_rate: float = Field(3e-3, gt=0)
+
+    @property
+    def stride(self) -> int:
+        """Pixels between the windows the gate scores over an image (its blocks' strides multiplied)."""
+        return math.prod(block.stride for block in self.blocks)
 
 
 ReadingMode = Literal["crop", "windows", "both"]

@@ -1,5 +1,5 @@
 """The ``anpr`` command line: run, proxy, keys, read, eval, subscribe, events, render-bank, train, train-gate,
-train-reader, export, average, bench, demo."""
+calibrate-gate, train-reader, export, average, bench, demo."""
 
 from __future__ import annotations
 
@@ -125,6 +125,11 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument("--run-dir", type=Path, default=Path("runs/gate"))
     gate.add_argument("--out", type=Path, default=Path("recognizer/weights/gate.onnx"),
                       help="the ONNX file written at the end (set gate.onnx to it to use it)")
+
+    calibrate = sub.add_parser("calibrate-gate", parents=[common],
+                               help="what each gate threshold keeps of labelled plates and passes of clip windows")
+    calibrate.add_argument("path", type=Path, help="a manifest.csv, a set's folder, or a folder of sets (e.g. the dev "
+                           "data): photo sets with plate boxes, and clips")
 
     reader = sub.add_parser("train-reader", parents=[common],
                             help="train the crop reader on a bank of plate crops (resumes a run folder)")
@@ -297,6 +302,22 @@ def _cmd_eval(config: AppConfig, args: argparse.Namespace) -> int:
         print(f"{score.name[:24]:24} {score.kind:6} {score.items:5d} {share(score.exact):>6} {share(score.exact_o0):>6} "
               f"{share(score.found):>6} {count(score.false_reads):>5} {count(score.duplicates):>3} {score.ms:7.0f}",
               flush=True)
+    return 0
+
+
+def _cmd_calibrate_gate(config: AppConfig, args: argparse.Namespace) -> int:
+    from recognizer.gate import load_onnx_gate
+    from stream.gate_calibration import THRESHOLDS, calibrate
+
+    if config.gate.onnx is None:
+        raise ConfigError("gate.onnx=None: no gate to calibrate")
+    if not args.path.exists():
+        raise FileNotFoundError(f"not found: {args.path}")
+    gate = load_onnx_gate(resolve(config.gate.onnx), config.recognizer.threads)
+    print(f"{'set':24} {'kind':7} {'items':>8}  share above: " + " ".join(f"{t:>6}" for t in THRESHOLDS), flush=True)
+    for row in calibrate(args.path, gate, config.gate.stride, config.scan, config.model.window_shape):
+        print(f"{row.name[:24]:24} {row.kind:7} {row.items:8d}  {'':13}" + " ".join(
+            f"{share:6.4f}" if row.kind == "windows" else f"{share:6.1%}" for share in row.shares), flush=True)
     return 0
 
 
@@ -523,7 +544,7 @@ def _cmd_demo(config: AppConfig, args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": _cmd_run, "proxy": _cmd_proxy, "keys": _cmd_keys, "read": _cmd_read, "eval": _cmd_eval,
-            "subscribe": _cmd_subscribe, "events": _cmd_events, "render-bank": _cmd_render_bank, "train": _cmd_train, "train-gate": _cmd_train_gate, "train-reader": _cmd_train_reader, "export": _cmd_export,
+            "subscribe": _cmd_subscribe, "events": _cmd_events, "render-bank": _cmd_render_bank, "train": _cmd_train, "train-gate": _cmd_train_gate, "calibrate-gate": _cmd_calibrate_gate, "train-reader": _cmd_train_reader, "export": _cmd_export,
             "average": _cmd_average, "bench": _cmd_bench, "demo": _cmd_demo}
 
 

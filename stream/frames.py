@@ -19,7 +19,7 @@ from detector.spec import ScanSpec
 from recognizer.decode import decode
 from recognizer.engine import PlateNetwork
 from recognizer.fitting import FormatFit
-from recognizer.gate import GATE_STRIDE, load_onnx_gate
+from recognizer.gate import load_onnx_gate
 from recognizer.outputs import STRIDE
 from recognizer.reader import CropReader
 from stream.config import AppConfig, resolve
@@ -75,7 +75,7 @@ def build_scanner(config: AppConfig, network: PlateNetwork, scan: ScanSpec | Non
     finding = PlateNetwork(network.runner, network.model)  # plain readings: they only group and pick the plates
     read_boxes = None if mode == "windows" else (crop_reader or load_crop_reader(config, photos)).read_boxes
     return Scanner(scan, config.model.window_shape, STRIDE, finding.predict_windows, finding.score_map,
-                   gate, GATE_STRIDE, scan.workers, network.predict_windows, read_boxes,
+                   gate, (config.gate.stride, config.gate.stride), scan.workers, network.predict_windows, read_boxes,
                    config.reader.one_more_confidence)
 
 

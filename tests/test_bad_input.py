@@ -51,3 +51,16 @@ def test_endpoint_in_use(tmp_path: Path):
         assert_clean_error(result, "Address already in use")
     finally:
         sock.close(linger=0)
+
+
+def test_calibrating_without_a_gate_or_data(tmp_path: Path):
+    config = tmp_path / "nogate.yaml"
+    config.write_text("gate:\n  onnx: null\n")
+    assert_clean_error(anpr("calibrate-gate", str(tmp_path), "--config", str(config)), "gate.onnx=None")
+    assert_clean_error(anpr("calibrate-gate", str(tmp_path / "none")), "not found")
+
+
+def test_a_gate_layout_that_skips_pixels(tmp_path: Path):
+    config = tmp_path / "gate.yaml"
+    config.write_text("gate:\n  blocks: [{filters: 8, kernel: 3, stride: 4}]\n")
+    assert_clean_error(anpr("run", "--config", str(config)), "gate.blocks", "stride 4 is larger than kernel 3")

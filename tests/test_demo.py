@@ -12,7 +12,7 @@ from stream.config import DEMO_CONFIG
 
 PINNED = [
     {"plate": "ND24KSX", "frames": 16, "best_frame": 13, "box": [452, 277, 116, 26], "confidence": 0.9988},
-    {"plate": "VA48DFV", "frames": 15, "best_frame": 30, "box": [200, 266, 137, 33], "confidence": 0.9978},
+    {"plate": "VA48DFV", "frames": 16, "best_frame": 35, "box": [371, 266, 135, 32], "confidence": 0.9973},
     {"plate": "3269LTV", "frames": 15, "best_frame": 49, "box": [38, 273, 119, 27], "confidence": 0.998},
 ]
 """The demo clip's plate events with the shipped weights, crop reader and stream gate threshold (update them with

@@ -130,7 +130,7 @@ def seqs(out: str) -> list[int]:
     return [json.loads(line)["seq"] for line in out.splitlines() if line.startswith("{")]
 
 
-def test_killed_and_restarted_subscriber_gets_every_event_exactly_once(tmp_path: Path):
+def test_killed_and_restarted_subscriber_gets_every_event_once_but_the_one_it_had_not_acked(tmp_path: Path):
     source, pub, rep, _ = start_source(tmp_path, count=40, interval=0.1, linger=6.0)
     state = tmp_path / "sub.json"
     first = subscriber(pub, rep, state, timeout=30)
@@ -143,9 +143,11 @@ def test_killed_and_restarted_subscriber_gets_every_event_exactly_once(tmp_path:
         out_second, err_second = second.communicate(timeout=60)
     finally:
         source.wait(timeout=60)
-    received = seqs(out_first) + seqs(out_second)
-    assert seqs(out_first), "the first subscriber should have received some events before it was killed"
-    assert received == list(range(1, 41)), err_second[-2000:]
+    first_seqs, second_seqs = seqs(out_first), seqs(out_second)
+    assert first_seqs, "the first subscriber should have received some events before it was killed"
+    if second_seqs[:1] == first_seqs[-1:]:
+        second_seqs = second_seqs[1:]  # printed, then killed before its ack was saved: the one repeat allowed
+    assert first_seqs + second_seqs == list(range(1, 41)), err_second[-2000:]
 
 
 def test_late_subscriber_replays_from_the_start_of_the_epoch(tmp_path: Path):

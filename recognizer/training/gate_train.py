@@ -17,7 +17,7 @@ import numpy as np
 
 from recognizer.gate import build_gate
 from recognizer.spec import GateSpec, ModelSpec, RendererSpec, TrainSpec
-from recognizer.training.train import batch_stream, train_epoch, validation_windows, warmup_cosine
+from recognizer.training.train import train_epoch, training_batches, validation_windows, warmup_cosine
 from recognizer.synth.windows import WindowBatch
 
 log = logging.getLogger(__name__)
@@ -190,8 +190,8 @@ def train_gate(model: ModelSpec, renderer: RendererSpec, train: TrainSpec, gate:
                     loss=keras.losses.BinaryCrossentropy(from_logits=True))
     generated = validation_windows(model, renderer, train)
     hard = hard_negatives(np.random.default_rng([train.seed, 10**9 + 7]), train.val_windows // 4, model.window_shape)
-    stream = with_hard_negatives(batch_stream(model, renderer, train.model_copy(update={"ramp_epochs": 0}),
-                                              state["epoch"] * train.steps_per_epoch),
+    stream = with_hard_negatives(training_batches(model, renderer, train.model_copy(update={"ramp_epochs": 0}),
+                                                  state["epoch"] * train.steps_per_epoch),
                                  HARD_NEGATIVE_SHARE, model.window_shape, train.seed + state["epoch"])
     best_path = run_dir / "best.weights.h5"
     for epoch in range(state["epoch"], gate.epochs):
