@@ -69,8 +69,11 @@ def block_pixels(blocks: np.ndarray, window_shape: tuple[int, int], stride: tupl
 
 
 def _area(block: np.ndarray, window_shape: tuple[int, int], stride: tuple[int, int]) -> int:
-    y0, x0, y1, x1 = block_pixels(block, window_shape, stride)[0]
-    return int((y1 - y0) * (x1 - x0))
+    """Level pixels one block's windows cover (:func:`block_pixels` of one block, in plain integers: merging
+    calls this for every pair of blocks)."""
+    (wh, ww), (sy, sx) = window_shape, stride
+    row0, col0, row1, col1 = (int(v) for v in block)
+    return ((row1 - row0 - 1) * sy + wh) * ((col1 - col0 - 1) * sx + ww)
 
 
 def merge_blocks(blocks: np.ndarray, window_shape: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
