@@ -1,13 +1,14 @@
 """Voting between several reads of one plate: which reading wins, and the characters of those that agree.
 
-One rule, :func:`plurality`, picks the winner everywhere: a plate's hits in a frame (by count), the windows that
-re-read a candidate and the windows that read a crop (by presence), and a track's reads of its plate over its
-frames (by read length, then :func:`vote` position by position). Two readers of one plate that read it each once
-settle by :func:`surer`.
+One rule, :func:`plurality`, picks the winner among a plate's hits in a frame (by count), the windows that
+re-read a candidate and the windows that read a crop (by presence). A track's reads of its plate over its frames
+vote position by position with the reads of their length, the length of the largest total presence first
+(:func:`votes_by_length`). Two readers of one plate that read it each once settle by :func:`surer`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -70,20 +71,35 @@ def geometric_mean(chars: np.ndarray) -> np.ndarray:
     return mean / mean.sum(axis=-1, keepdims=True)
 
 
-def vote(chars: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Combines per-frame character probabilities of one plate.
+@dataclass(frozen=True)
+class LengthVote:
+    """The vote of one plate's reads of one length.
+
+    Attributes:
+        length: Characters of those reads.
+        reads: How many reads have that length.
+        chars: ``(P, C)`` voted probabilities (each position sums to 1).
+    """
+
+    length: int
+    reads: int
+    chars: np.ndarray
+
+
+def votes_by_length(chars: np.ndarray, weights: np.ndarray) -> list[LengthVote]:
+    """Combines per-frame character probabilities of one plate, one vote per read length.
 
     Positions only line up between reads of the same length (a read that drops a character shifts the rest),
-    so the length with the largest total weight wins first (ties: the longer), and only reads of that length
-    vote. Each position's vote is the weighted mean of their probabilities, so a misread in a minority of frames
-    is outvoted, and a frame that is sure of a character counts for more than one that is not.
+    so reads vote only with those of their length. Each position's vote is the weighted mean of their
+    probabilities, so a misread in a minority of frames is outvoted, and a frame that is sure of a character
+    counts for more than one that is not.
 
     Args:
         chars: ``(N, P, C)`` character probabilities of ``N`` reads, the last class being "no character".
         weights: ``(N,)`` non-negative weights (presence probabilities); all 0: equal.
 
     Returns:
-        ``(P, C)`` voted probabilities (each position sums to 1).
+        One vote per length the reads have, the length with the largest total weight first (ties: the longer).
 
     Raises:
         ValueError: If there are no reads or the shapes disagree.
@@ -93,9 +109,18 @@ def vote(chars: np.ndarray, weights: np.ndarray) -> np.ndarray:
     if chars.ndim != 3 or len(chars) == 0 or weights.shape != (len(chars),):
         raise ValueError(f"vote needs (N, P, C) reads and (N,) weights, got {chars.shape} and {weights.shape}")
     weights = weights if weights.sum() > 0 else np.ones_like(weights)
-    keep = plurality(read_lengths(chars), weights, ties="largest")
-    voted = np.einsum("n,npc->pc", weights[keep], chars[keep])
-    return voted / voted.sum(axis=-1, keepdims=True)
+    lengths = read_lengths(chars)
+    votes = []
+    for length in sorted(set(lengths.tolist()), key=lambda n: (-weights[lengths == n].sum(), -n)):
+        keep = lengths == length
+        voted = np.einsum("n,npc->pc", weights[keep], chars[keep])
+        votes.append(LengthVote(length, int(keep.sum()), voted / voted.sum(axis=-1, keepdims=True)))
+    return votes
+
+
+def vote(chars: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The vote of the length with the largest total weight (:func:`votes_by_length`): ``(P, C)`` probabilities."""
+    return votes_by_length(chars, weights)[0].chars
 
 
 def reading_confidence(chars: np.ndarray) -> np.ndarray:

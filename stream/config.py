@@ -36,6 +36,9 @@ class TrackSpec(StrictModel):
         max_age_s: A track not seen for this long (stream time) ends and is published.
         min_reads: Reads a track needs to be published.
         min_confidence: Voted confidence a track needs to be published.
+        other_length_confidence: A track whose most-read length votes less sure than ``min_confidence`` (a mark
+            read as one more character in most frames) is published with the vote of another length that at least
+            ``min_reads`` of its reads have, the most-read first, if that vote is at least this sure; None: never.
         match_iou: Least box overlap that links a read to a live track.
         match_distance: Or: greatest centre distance, in plate widths, from where the track is expected to be (its
             last box moved on at its last speed) that links a read to it.
@@ -50,6 +53,7 @@ class TrackSpec(StrictModel):
     max_age_s: float = Field(1.0, gt=0)
     min_reads: int = Field(3, ge=1)
     min_confidence: float = Field(0.1, ge=0, le=1)
+    other_length_confidence: float | None = Field(0.5, ge=0, le=1)
     match_iou: float = Field(0.1, ge=0, le=1)
     match_distance: float = Field(1.5, gt=0)
     match_speed: float = Field(3.0, ge=0)

@@ -9,7 +9,7 @@ that score above it (what the plate network is then run near).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,7 @@ import numpy as np
 
 from detector.pyramid import AREA_BELOW, build_pyramid, pyramid_scales
 from detector.spec import ScanSpec
+from detector.types import GateImage
 from recognizer.realdata import load_manifest
 from stream.bench import clip_of
 from stream.stills import labelled_sets
@@ -28,10 +29,6 @@ THRESHOLDS = (0.1, 0.3, 0.5, 0.7, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998)
 SCALE_SPREAD = 2 ** (1 / 8)
 """A plate is looked at its own scale and this factor either side: a pyramid of four levels an octave has one
 within an eighth of an octave of any plate."""
-
-Gate = Callable[[np.ndarray], np.ndarray]
-"""Presence probabilities ``(rows, cols)`` of the windows of an ``(h, w)`` uint8 image, a stride apart."""
-
 
 @dataclass(frozen=True)
 class GateCalibration:
@@ -51,7 +48,7 @@ class GateCalibration:
     shares: tuple[float, ...]
 
 
-def plate_score(gate: Gate, gray: np.ndarray, box: tuple[int, int, int, int], window_shape: tuple[int, int],
+def plate_score(gate: GateImage, gray: np.ndarray, box: tuple[int, int, int, int], window_shape: tuple[int, int],
                 stride: int, plate_width_in_window: float) -> float:
     """The gate's best score of a window that holds a plate wholly, with the plate about ``plate_width_in_window``
     of its width, as the pyramid levels nearest the plate's width show it.
@@ -88,13 +85,25 @@ def plate_score(gate: Gate, gray: np.ndarray, box: tuple[int, int, int, int], wi
     return best
 
 
+def _gray(path: Path) -> np.ndarray:
+    """``(H, W)`` uint8 photo.
+
+    Raises:
+        FileNotFoundError: If it cannot be read.
+    """
+    gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if gray is None:
+        raise FileNotFoundError(f"cannot read image {path}")
+    return gray
+
+
 def above(scores: np.ndarray, thresholds: tuple[float, ...] = THRESHOLDS) -> tuple[float, ...]:
     """Share of ``(N,)`` scores above each threshold (0 for none)."""
     scores = np.asarray(scores, np.float64).reshape(-1)
     return tuple(float(np.mean(scores > t)) if len(scores) else 0.0 for t in thresholds)
 
 
-def calibrate(path: Path, gate: Gate, stride: int, scan: ScanSpec, window_shape: tuple[int, int]
+def calibrate(path: Path, gate: GateImage, stride: int, scan: ScanSpec, window_shape: tuple[int, int]
               ) -> Iterator[GateCalibration]:
     """The figures of every labelled set at a path (:func:`~stream.stills.labelled_sets`), one set at a time;
     photo sets without plate boxes (crops) are left out.
@@ -112,8 +121,8 @@ def calibrate(path: Path, gate: Gate, stride: int, scan: ScanSpec, window_shape:
             plates = [row for row in load_manifest(folder / "manifest.csv") if row.box is not None]
             if not plates:
                 continue
-            scores = [plate_score(gate, cv2.imread(str(row.path), cv2.IMREAD_GRAYSCALE), row.box, window_shape,
-                                  stride, scan.plate_width_in_window) for row in plates]
+            scores = [plate_score(gate, _gray(row.path), row.box, window_shape, stride, scan.plate_width_in_window)
+                      for row in plates]
             yield GateCalibration(folder.name, "plates", len(plates), above(np.array(scores)))
             continue
         scales = pyramid_scales(scan, window_shape[1])

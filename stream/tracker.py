@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from detector.geometry import centre_distance, iou
-from detector.voting import vote
+from detector.voting import votes_by_length
 from recognizer.decode import FormatCheck, Reading, decode
 from recognizer.spec import ModelSpec
 from stream.config import TrackSpec
@@ -161,15 +161,31 @@ class Tracker:
                 used.add(choice)
                 self._live[choice].add(read)
 
+    def _reading(self, track: _Track) -> Reading | None:
+        """The track's voted reading: its most-read length's vote if sure enough (``spec.min_confidence``), else
+        the first other length's vote of enough reads that is ``spec.other_length_confidence`` sure; None if none."""
+        votes = votes_by_length(np.stack([r.chars for r in track.reads]), np.array([r.presence for r in track.reads]))
+        first = decode(votes[0].chars, self.model, self.check)
+        if first.confidence >= self.spec.min_confidence and first.text:
+            return first
+        if self.spec.other_length_confidence is not None:
+            for other in votes[1:]:
+                reading = decode(other.chars, self.model, self.check)
+                if other.reads >= self.spec.min_reads and reading.confidence >= self.spec.other_length_confidence \
+                        and reading.text:
+                    log.debug("track %d: %r at %.2f for the unsure %r", track.track_id, reading.text,
+                              reading.confidence, first.text)
+                    return reading
+        log.debug("track %d dropped: %r at %.2f", track.track_id, first.text, first.confidence)
+        return None
+
     def _finish(self, tracks: list[_Track]) -> list[FinishedTrack]:
         finished = []
         for track in sorted(tracks, key=lambda t: t.reads[0].time_s):
             if len(track.reads) < self.spec.min_reads:
                 continue
-            voted = vote(np.stack([r.chars for r in track.reads]), np.array([r.presence for r in track.reads]))
-            reading = decode(voted, self.model, self.check)
-            if reading.confidence < self.spec.min_confidence or not reading.text:
-                log.debug("track %d dropped: %r at %.2f", track.track_id, reading.text, reading.confidence)
+            reading = self._reading(track)
+            if reading is None:
                 continue
             best = track.reads[track.best]
             direction = track_direction(np.array([r.box for r in track.reads]), np.array([r.time_s for r in track.reads]),

@@ -161,11 +161,13 @@ def corrupt_clip(path: Path, loops: int) -> int:
 def test_a_corrupt_stretch_of_a_video_is_skipped_and_counted(tmp_path: Path, endpoint, io_args):
     clip = tmp_path / "damaged.mp4"
     frames = corrupt_clip(clip, loops=3)
+    beating = tmp_path / "beats.yaml"  # a run of a few seconds: heartbeats often enough for a late subscriber
+    beating.write_text("publish:\n  heartbeat_s: 0.25\n")
     beats = subprocess.Popen([*ANPR, "subscribe", endpoint, "--topics", "heartbeat", "--timeout", "60"], cwd=ROOT,
                              env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.0)
-    run = subprocess.run([*ANPR, "run", str(clip), "--json", *io_args], cwd=ROOT, env=ENV, capture_output=True,
-                         text=True, timeout=300)
+    run = subprocess.run([*ANPR, "run", str(clip), "--json", "--config", str(beating), *io_args], cwd=ROOT, env=ENV,
+                         capture_output=True, text=True, timeout=300)
     beats.terminate()
     heartbeats = [json.loads(line) for line in beats.communicate(timeout=30)[0].splitlines() if line.startswith("{")]
     assert run.returncode == 0, run.stderr[-3000:]

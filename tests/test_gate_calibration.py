@@ -70,3 +70,9 @@ def test_calibration_covers_photo_sets_with_boxes_and_clips(tmp_path):
     assert rows[0].items == 2 and rows[0].shares[:3] == (0.5, 0.5, 0.5)
     assert rows[1].items > 1000 and list(rows[1].shares) == sorted(rows[1].shares, reverse=True)
     assert 0 < rows[1].shares[0] < 1
+
+
+def test_an_unreadable_photo_is_a_clear_error(tmp_path):
+    (tmp_path / "manifest.csv").write_text("file,plate_text,x,y,w,h\nmissing.png,AB123CD,10,10,100,25\n")
+    with pytest.raises(FileNotFoundError, match="cannot read image .*missing.png"):
+        list(calibrate(tmp_path, coverage_gate, STRIDE, ScanSpec(), WINDOW))

@@ -118,3 +118,30 @@ def test_only_the_most_present_read_of_a_live_track_keeps_its_snapshot_crops():
     [track] = tracker.flush()
     assert track.best.frame == 1 and track.best.presence == 0.97
     assert (track.best.plate_crop == 1).all() and (track.best.vehicle_crop == 1).all()
+
+
+def unsure_long_read(frame: int, x: float) -> PlateRead:
+    """A read of three characters none of which it is sure of (a plate's mark read as a character)."""
+    p = np.array([[0.4, 0.3, 0.2, 0.1], [0.3, 0.4, 0.2, 0.1], [0.2, 0.3, 0.4, 0.1]])
+    return PlateRead(frame, frame * 0.1, (x, 50.0, 90.0, 30.0), 0.99, p, "AB0", 0.0)
+
+
+def sure_short_read(frame: int, x: float, sure: float = 0.95) -> PlateRead:
+    return PlateRead(frame, frame * 0.1, (x, 50.0, 90.0, 30.0), 0.99, probs("B0", sure), "B0", 0.9)
+
+
+def track_of(reads: list[PlateRead], spec: TrackSpec) -> list[str]:
+    tracker = Tracker(spec, SMALL)
+    for r in reads:
+        tracker.update([r], r.time_s)
+    return [t.reading.text for t in tracker.flush()]
+
+
+def test_a_track_unsure_at_its_most_read_length_takes_a_sure_vote_of_another():
+    spec = TrackSpec(max_age_s=0.5, min_reads=3, min_confidence=0.5, other_length_confidence=0.5)
+    long_reads = [unsure_long_read(f, 10.0 + 2 * f) for f in range(5)]
+    short = [sure_short_read(f, 20.0 + 2 * f) for f in range(5, 8)]
+    assert track_of(long_reads + short, spec) == ["B0"]
+    assert track_of(long_reads + short[:2], spec) == []  # too few reads of that length
+    assert track_of(long_reads + [sure_short_read(f, 20.0 + 2 * f, sure=0.7) for f in range(5, 8)], spec) == []
+    assert track_of(long_reads + short, spec.model_copy(update={"other_length_confidence": None})) == []

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from detector.voting import (geometric_mean, one_more_at_end, plurality, read_lengths, reading_confidence, surer,
-                             texts, vote)
+                             texts, vote, votes_by_length)
 from recognizer.decode import decode
 from recognizer.spec import ModelSpec
 
@@ -124,3 +124,12 @@ def test_a_surer_second_reading_with_one_more_character_at_the_end_is_taken():
     chosen = surer(first, second, one_more_confidence=0.7)
     np.testing.assert_array_equal(chosen, np.stack([longer, short, empty, short]))  # the last: too unsure of itself
     np.testing.assert_array_equal(surer(first, second), first)  # by default: the surer reading only
+
+
+def test_each_length_votes_alone_the_heaviest_first():
+    reads = np.stack([one_hot_read("A0"), one_hot_read("AB0"), one_hot_read("A0"), one_hot_read("BB0")])
+    votes = votes_by_length(reads, np.array([0.2, 0.9, 0.2, 0.6]))
+    assert [(v.length, v.reads) for v in votes] == [(3, 2), (2, 2)]
+    assert [decode(v.chars, SMALL).text for v in votes] == ["AB0", "A0"]
+    np.testing.assert_allclose([v.chars.sum(axis=-1) for v in votes], 1.0)
+    assert np.array_equal(vote(reads, np.ones(4)), votes_by_length(reads, np.ones(4))[0].chars)  # equal: longer
