@@ -9,20 +9,18 @@ vote position by position with the reads of their length, the length of the larg
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 
-def plurality(keys: np.ndarray, weights: np.ndarray, ties: Literal["first", "largest"] = "first") -> np.ndarray:
+def plurality(keys: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """The reads whose key has the largest total weight.
 
     Args:
         keys: ``(N, ...)`` one key per read (a text as ``(P,)`` class indices, a string, a length); reads with
             equal keys agree.
-        weights: ``(N,)`` weight of each read's vote (1 each: a count; presence probabilities).
-        ties: Between keys of equal total weight, the one read ``first`` or the ``largest`` (the last in
-            :func:`numpy.unique`'s order).
+        weights: ``(N,)`` weight of each read's vote (1 each: a count; presence probabilities); between keys
+            of equal total weight, the one read first wins.
 
     Returns:
         ``(N,)`` bool, True for the reads that agree with the winning key.
@@ -38,7 +36,7 @@ def plurality(keys: np.ndarray, weights: np.ndarray, ties: Literal["first", "lar
     inverse = inverse.reshape(-1)
     totals = np.bincount(inverse, weights)  # summed read by read, in order
     best = np.flatnonzero(totals == totals.max())
-    winner = best[-1] if ties == "largest" else best[np.argmin(first[best])]
+    winner = best[np.argmin(first[best])]
     return inverse == winner
 
 
