@@ -76,3 +76,17 @@ def test_an_unreadable_photo_is_a_clear_error(tmp_path):
     (tmp_path / "manifest.csv").write_text("file,plate_text,x,y,w,h\nmissing.png,AB123CD,10,10,100,25\n")
     with pytest.raises(FileNotFoundError, match="cannot read image .*missing.png"):
         list(calibrate(tmp_path, coverage_gate, STRIDE, ScanSpec(), WINDOW))
+
+
+def test_the_command_prints_a_row_per_set_with_the_shipped_gate(tmp_path):
+    from conftest import anpr
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "car.png"), photo_with_plate((200, 150, 120, 30)))
+    (photos / "manifest.csv").write_text("file,plate_text,x,y,w,h\ncar.png,AB123CD,200,150,120,30\n")
+    result = anpr("calibrate-gate", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    header, row = result.stdout.splitlines()
+    assert header.split()[:3] == ["set", "kind", "items"] and "0.995" in header
+    assert row.split()[:3] == ["photos", "plates", "1"] and len(row.split()) == 3 + 10
