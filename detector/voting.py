@@ -116,11 +116,6 @@ def votes_by_length(chars: np.ndarray, weights: np.ndarray) -> list[LengthVote]:
     return votes
 
 
-def vote(chars: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """The vote of the length with the largest total weight (:func:`votes_by_length`): ``(P, C)`` probabilities."""
-    return votes_by_length(chars, weights)[0].chars
-
-
 def reading_confidence(chars: np.ndarray) -> np.ndarray:
     """How sure readings are of themselves: the product over positions of each position's likeliest class.
 

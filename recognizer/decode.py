@@ -83,7 +83,8 @@ def _format_regex(pattern: str, letters: str) -> re.Pattern[str]:
 def symbol_classes(symbol: str, alphabet: str, letters: str = string.ascii_uppercase) -> np.ndarray:
     """``(len(alphabet),)`` which characters of the alphabet a pattern symbol (``L``, ``N`` or ``A``) allows, its
     letters being ``letters`` (:func:`recognizer.spec.symbol_pools`)."""
-    return np.array([ch in symbol_pools(letters)[symbol] for ch in alphabet], bool)
+    pool = symbol_pools(letters)[symbol]
+    return np.array([ch in pool for ch in alphabet], bool)
 
 
 def weighted_patterns(formats: tuple[PlateFormat, ...]) -> list[tuple[PlateFormat, str, float]]:

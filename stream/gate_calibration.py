@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detector.pyramid import AREA_BELOW, build_pyramid, pyramid_scales
+from detector.pyramid import build_level, build_pyramid, pyramid_scales
 from detector.spec import ScanSpec
 from detector.types import GateImage
 from recognizer.realdata import load_manifest
@@ -71,12 +71,10 @@ def plate_score(gate: GateImage, gray: np.ndarray, box: tuple[int, int, int, int
         margin_x, margin_y = 1.5 * ww / scale, 1.5 * wh / scale  # room for every window that can hold the plate
         x0, y0 = int(max(0, x - margin_x)), int(max(0, y - margin_y))
         x1, y1 = int(min(gray.shape[1], x + w + margin_x)), int(min(gray.shape[0], y + h + margin_y))
-        size = (round((x1 - x0) * scale), round((y1 - y0) * scale))
-        if size[0] < ww or size[1] < wh:
+        level = build_level(gray[y0:y1, x0:x1], scale, window_shape)
+        if level is None:
             continue
-        level = cv2.resize(gray[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA if scale < AREA_BELOW
-                           else cv2.INTER_LINEAR)
-        scores = gate(level)
+        scores = gate(level.image)
         rows, cols = np.mgrid[: scores.shape[0], : scores.shape[1]] * stride
         px, py, pw, ph = (x - x0) * scale, (y - y0) * scale, w * scale, h * scale
         holds = (cols <= px) & (px + pw <= cols + ww) & (rows <= py) & (py + ph <= rows + wh)

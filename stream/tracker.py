@@ -169,10 +169,9 @@ class Tracker:
         if first.confidence >= self.spec.min_confidence and first.text:
             return first
         if self.spec.other_length_confidence is not None:
-            for other in votes[1:]:
+            for other in (v for v in votes[1:] if v.reads >= self.spec.min_reads):
                 reading = decode(other.chars, self.model, self.check)
-                if other.reads >= self.spec.min_reads and reading.confidence >= self.spec.other_length_confidence \
-                        and reading.text:
+                if reading.confidence >= self.spec.other_length_confidence and reading.text:
                     log.debug("track %d: %r at %.2f for the unsure %r", track.track_id, reading.text,
                               reading.confidence, first.text)
                     return reading
