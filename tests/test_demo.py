@@ -4,19 +4,23 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import DEMO, ENV, ROOT, anpr, events, without_times
+from detector.geometry import iou
 from recognizer.synth.clip import load_truth
 from stream.config import DEMO_CONFIG
 
 PINNED = [
-    {"plate": "ND24KSX", "frames": 16, "best_frame": 13, "box": [452, 277, 116, 26], "confidence": 0.9988},
-    {"plate": "VA48DFV", "frames": 16, "best_frame": 35, "box": [371, 266, 135, 32], "confidence": 0.9973},
-    {"plate": "3269LTV", "frames": 15, "best_frame": 49, "box": [38, 273, 119, 27], "confidence": 0.998},
+    {"plate": "ND24KSX", "frames": 16, "confidence": 0.9998},
+    {"plate": "VA48DFV", "frames": 16, "confidence": 0.9979},
+    {"plate": "3269LTV", "frames": 15, "confidence": 0.9981},
 ]
 """The demo clip's plate events with the shipped weights, crop reader and stream gate threshold (update them with
-those): what the frame path must keep giving."""
+those): what the frame path must keep giving. The frame a track keeps as its best is one of several near-equally
+sure ones, and CPUs (AVX2, AVX-512, VNNI) round the networks' sums differently, so it is not pinned: its box must
+be where the clip's truth places the plate in that frame."""
 
 
 def test_run_camera_without_source_reads_every_demo_plate(endpoint, io_args):
@@ -45,6 +49,10 @@ def test_file_replay_gives_the_same_events_every_run(endpoint, io_args, tmp_path
     assert [{k: e[k] for k in PINNED[0] if k != "confidence"} for e in a] == [
         {k: v for k, v in p.items() if k != "confidence"} for p in PINNED]
     assert [e["confidence"] for e in a] == pytest.approx([p["confidence"] for p in PINNED], abs=0.002)
+    truth = {v.plate: v.boxes for v in load_truth(DEMO)}
+    for event in a:  # each event's box is its plate's in the frame it was best read in
+        true_box = truth[event["plate"]][str(event["best_frame"])]
+        assert iou(np.array([event["box"]], float), np.array([true_box], float))[0, 0] > 0.7, event
     for event in b:  # the journal's folder holds each event's plate and vehicle crops
         for key in ("plate_image", "vehicle_image"):
             assert (tmp_path / "snapshots" / event[key]).is_file()
