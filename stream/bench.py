@@ -3,6 +3,8 @@ read, on real clips (a folder with ``clip.mp4`` and ``truth.csv``) or generated 
 
 from __future__ import annotations
 
+import os
+import platform
 import resource
 import time
 from dataclasses import dataclass
@@ -192,6 +194,32 @@ def dense_vs_batched(gray: np.ndarray, config: AppConfig, network: PlateNetwork)
     for start in range(0, len(windows), config.scan.batch_size):
         network.predict_windows(windows[start : start + config.scan.batch_size])
     return t1 - t0, time.monotonic() - t1
+
+
+VECTOR_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "neon", "asimddp")
+"""CPU features that decide how fast the networks run in ONNX Runtime: vector width, and 8-bit dot products."""
+
+
+def machine_line(cpuinfo: str | None = None) -> str:
+    """One line naming the CPU the figures were measured on: its model, the features of :data:`VECTOR_FLAGS` it has,
+    the cores this process may use and ONNX Runtime's version, e.g. ``cpu: AMD EPYC (avx2), 2 cores, onnxruntime
+    1.32.0``.
+
+    Args:
+        cpuinfo: The text of ``/proc/cpuinfo``; None: read it where it exists (Linux), else the platform's name.
+    """
+    import onnxruntime
+
+    if cpuinfo is None:
+        info = Path("/proc/cpuinfo")
+        cpuinfo = info.read_text(errors="replace") if info.is_file() else ""
+    fields = dict(line.split(":", 1) for line in cpuinfo.splitlines() if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    model = fields.get("model name") or fields.get("Model") or platform.processor() or platform.machine()
+    flags = set((fields.get("flags") or fields.get("Features") or "").split())
+    found = [flag for flag in VECTOR_FLAGS if flag in flags]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"cpu: {model} ({', '.join(found) or 'no vector features listed'}), {cores} cores, onnxruntime {onnxruntime.__version__}"
 
 
 def peak_memory_mb() -> float:

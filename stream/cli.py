@@ -491,7 +491,8 @@ def _cmd_bench(config: AppConfig, args: argparse.Namespace) -> int:
 
     import cv2
 
-    from stream.bench import STAGES, bench_clips, clip_of, dense_vs_batched, peak_memory_mb, run_clip, score_events
+    from stream.bench import (STAGES, bench_clips, clip_of, dense_vs_batched, machine_line, peak_memory_mb, run_clip,
+                              score_events)
     from stream.pipeline import load_network
 
     network = load_network(config)
@@ -502,6 +503,7 @@ def _cmd_bench(config: AppConfig, args: argparse.Namespace) -> int:
     runs = [("", config)] + ([(" (whole)", whole)] if args.whole else [])
     if args.no_gate and config.gate.onnx is not None:
         runs += [(label + " no gate", run_config.model_copy(update=ungated)) for label, run_config in runs]
+    print(machine_line(), flush=True)
     print(f"{'clip':30} {'size':>9} {'frames':>6} {'fps':>6} {'speed':>6} {'live drop':>9}  median ms: "
           + " ".join(STAGES) + "  peak MB  plates read/false/dup of truth: texts", flush=True)
     repeat = max(1, args.repeat)

@@ -78,3 +78,18 @@ def test_bench_scores_a_clip_against_its_truth(dev_folder):
     assert result.returncode == 0, result.stderr
     row = next(line for line in result.stdout.splitlines() if line.startswith("video_demo"))
     assert "3/0/0 of 4:" in row and all(p in row for p in DEMO_PLATES), result.stdout
+    assert result.stdout.startswith("cpu: "), result.stdout  # the figures name the CPU they were measured on
+
+
+def test_machine_line_names_the_cpu_and_its_vector_features():
+    import onnxruntime
+
+    from stream.bench import machine_line
+
+    intel = "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Gold 6338\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n"
+    line = machine_line(intel)
+    assert line.startswith("cpu: Intel(R) Xeon(R) Gold 6338 (avx2, avx512f, avx512_vnni), ")
+    assert line.endswith(f" cores, onnxruntime {onnxruntime.__version__}")
+    arm = "processor\t: 0\nFeatures\t: fp asimd asimddp\nModel\t: Raspberry Pi 5\n"
+    assert machine_line(arm).startswith("cpu: Raspberry Pi 5 (asimddp), ")
+    assert "(no vector features listed)" in machine_line("model name\t: Old CPU\nflags\t: fpu sse2\n")
