@@ -219,7 +219,8 @@ def machine_line(cpuinfo: str | None = None) -> str:
     flags = set((fields.get("flags") or fields.get("Features") or "").split())
     found = [flag for flag in VECTOR_FLAGS if flag in flags]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"cpu: {model} ({', '.join(found) or 'no vector features listed'}), {cores} cores, onnxruntime {onnxruntime.__version__}"
+    features = ", ".join(found) or "no vector features listed"
+    return f"cpu: {model} ({features}), {cores} cores, onnxruntime {onnxruntime.__version__}"
 
 
 def peak_memory_mb() -> float:

@@ -69,6 +69,6 @@ def quantize_int8(onnx: Path, model: ModelSpec, renderer: RendererSpec, out: Pat
         out.parent.mkdir(parents=True, exist_ok=True)
         graph = onnx_lib.load(str(prepared)).graph
         quantize_static(str(prepared), str(out), Windows(graph.input[0].name), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, reduce_range=True,
-                        nodes_to_exclude=output_convolutions(graph))
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        reduce_range=True, nodes_to_exclude=output_convolutions(graph))
     log.info("wrote %s", out)
