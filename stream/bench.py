@@ -213,8 +213,8 @@ def machine_line(cpuinfo: str | None = None) -> str:
     if cpuinfo is None:
         info = Path("/proc/cpuinfo")
         cpuinfo = info.read_text(errors="replace") if info.is_file() else ""
-    fields = dict(line.split(":", 1) for line in cpuinfo.splitlines() if ":" in line)
-    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    pairs = (line.split(":", 1) for line in cpuinfo.splitlines() if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in pairs}
     model = fields.get("model name") or fields.get("Model") or platform.processor() or platform.machine()
     flags = set((fields.get("flags") or fields.get("Features") or "").split())
     found = [flag for flag in VECTOR_FLAGS if flag in flags]

@@ -124,11 +124,11 @@ def test_shipped_int8_network_reads_as_the_float_one_on_this_cpu():
     from recognizer.engine import int8_path
     from recognizer.spec import RendererSpec
     from recognizer.synth.windows import WindowGenerator
-    from stream.config import load_config
+    from stream.config import load_config, resolve
 
     config = load_config()
     batch = WindowGenerator(config.model, RendererSpec(), 3).batch(np.random.default_rng(3), 256)
-    onnx_path = Path(__file__).parents[1] / config.recognizer.onnx
+    onnx_path = resolve(config.recognizer.onnx)
     shipped = [load_onnx_network(path, config.model).predict_windows(batch.images)
                for path in (onnx_path, int8_path(onnx_path))]
     plates = np.flatnonzero(batch.presence > 0.5)
