@@ -48,12 +48,16 @@ class FormatCheck:
         tie_break: The same as ``constrain``, but only for a text of as many characters as some format has: the
             formats decide between look-alike characters (``0``/``O``, ``1``/``I``, ``8``/``B``) and never change
             the number of characters read.
+        tie_ratio: A text that fits a format breaks the tie only where it is at least this share as probable as
+            the network's own reading: a near-tie is broken, a sign's or a frame's text (``SALVADOR``) is not bent
+            into a plate's (``SALVA008``).
     """
 
     formats: tuple[PlateFormat, ...] = ()
     constrain: bool = False
     min_length: int = 1
     tie_break: bool = False
+    tie_ratio: float = 0.0
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -182,6 +186,11 @@ def constrained_path(probs: np.ndarray, path: tuple[int, ...], model: ModelSpec,
     return tuple(chosen), names[g]
 
 
+def path_probability(probs: np.ndarray, path: tuple[int, ...]) -> float:
+    """The probability of one class sequence ``(P,)`` of independent positions ``(P, C)``."""
+    return float(np.prod(probs[np.arange(len(path)), list(path)]))
+
+
 def best_paths(probs: np.ndarray, k: int) -> list[tuple[tuple[int, ...], float]]:
     """The ``k`` most probable class sequences of independent positions.
 
@@ -287,6 +296,9 @@ def decode(probs: np.ndarray, model: ModelSpec, check: FormatCheck = FormatCheck
     tie = check.tie_break and len(best_text) in patterns_by_length(check.formats, model.alphabet)
     if check.formats and (check.constrain or tie):
         fitted = constrained_path(probs, best_path, model, check.formats)
+    if fitted is not None and not check.constrain and path_probability(probs, fitted[0]) < (
+            check.tie_ratio * path_probability(probs, best_path)):
+        fitted = None
     if fitted is not None:
         constrained = fitted[0] != best_path
         best_path, plate_format = fitted
@@ -295,7 +307,7 @@ def decode(probs: np.ndarray, model: ModelSpec, check: FormatCheck = FormatCheck
     candidates = tuple(sorted(((t, p) for t, p in texts.items() if t != best_text), key=lambda tp: -tp[1]))
     return Reading(
         text=best_text,
-        confidence=float(np.prod([probs[i, c] for i, c in enumerate(best_path)])),
+        confidence=path_probability(probs, best_path),
         char_confidences=char_conf,
         candidates=candidates,
         plate_format=plate_format,

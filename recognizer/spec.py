@@ -229,12 +229,15 @@ class ReadSpec(StrictModel):
             fits one, each text weighted by its format's ``weight`` split among the texts the format allows,
             flagged ``constrained`` where that changed it. It never adds or drops a character (``constrain`` does
             that too).
+        tie_ratio: ... and only where that text is at least this share as probable as the network's own reading
+            (the formats break near-ties; a sign's or a dealer frame's text is not bent into a plate's).
     """
 
     formats: list[str] | None = None
     constrain: bool = False
     min_length: int = Field(4, ge=1)
     tie_break: bool = True
+    tie_ratio: float = Field(0.001, ge=0, le=1)
 
 
 class TrainSpec(StrictModel):

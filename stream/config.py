@@ -370,7 +370,8 @@ class AppConfig(StrictModel):
         the fewest characters of a plate."""
         names = self.read.formats
         chosen = [f for f in self.renderer.formats if names is None or f.name in names]
-        return FormatCheck(tuple(chosen), self.read.constrain, self.read.min_length, self.read.tie_break)
+        return FormatCheck(tuple(chosen), self.read.constrain, self.read.min_length, self.read.tie_break,
+                           self.read.tie_ratio)
 
     @model_validator(mode="after")
     def _cameras_valid(self) -> "AppConfig":

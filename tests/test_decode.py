@@ -144,3 +144,20 @@ def test_a_format_that_leaves_letters_out_neither_fits_nor_breaks_ties_with_them
     assert decode(probs, SMALL, FormatCheck(LETTER_DIGIT, tie_break=True)).text == "A0"  # all letters: the likelier
     with pytest.raises(ValueError, match="letters"):
         PlateFormat(name="bad", pattern="L", design="br_old", letters="ab")
+
+
+def test_tie_break_breaks_near_ties_only():
+    # "B" is a tenth as likely as "0" at the first position: the letter-digit format may break that tie ...
+    probs = np.array([[0.0, 0.09, 0.9, 0.01], [0.05, 0.05, 0.85, 0.05], [0.0, 0.0, 0.0, 1.0]])
+    assert decode(probs, SMALL, FormatCheck(LETTER_DIGIT, tie_break=True, tie_ratio=0.05)).text == "B0"
+    # ... but not where a fitting text must be at least a fifth as likely: the network's reading stays, unflagged.
+    reading = decode(probs, SMALL, FormatCheck(LETTER_DIGIT, tie_break=True, tie_ratio=0.2))
+    assert reading.text == "00" and reading.plate_format is None and not reading.constrained
+    # A camera that constrains its readings to its formats always gets a fitting text.
+    assert decode(probs, SMALL, FormatCheck(LETTER_DIGIT, constrain=True, tie_ratio=0.2)).text == "B0"
+
+
+def test_the_config_passes_the_tie_ratio_on():
+    from stream.config import load_config
+
+    assert load_config().format_check.tie_ratio == 0.001
