@@ -237,7 +237,9 @@ def columns_to_slots(columns: np.ndarray, positions: int) -> np.ndarray:
     The best path takes the likeliest class of every column, merges repeats and drops "no character"
     (the last class). Each character it keeps gets, as its position's distribution, the column where that
     character was likeliest (the first such column on a tie); positions past the last character are "no
-    character" with certainty. Characters past ``positions`` are dropped.
+    character" with certainty. A path of more characters than ``positions`` drops its least sure ones (the later
+    on a tie), so that a mark read as a character (a band's letter, a sticker, a separator), read less surely than
+    the plate's own characters, does not push the plate's last character out.
 
     Args:
         columns: ``(T, C)`` probabilities per column, or ``(K, T, C)`` for ``K`` windows at once.
@@ -262,10 +264,13 @@ def columns_to_slots(columns: np.ndarray, positions: int) -> np.ndarray:
     peak = at_peak[where]  # each run's likeliest column, the first on a tie
     row = first // span
     kept = best.ravel()[first] != classes - 1
+    for extra in np.flatnonzero(np.bincount(row[kept], minlength=count) > positions):
+        runs = np.flatnonzero(kept & (row == extra))
+        weakest_first = np.lexsort((-np.arange(len(runs)), value[peak[runs]]))
+        kept[runs[weakest_first[: len(runs) - positions]]] = False
     per_row = np.bincount(row[kept], minlength=count)
     slot = np.cumsum(kept) - 1 - (np.cumsum(per_row) - per_row)[row]  # kept runs before it in its row
-    use = kept & (slot < positions)
-    slots[row[use], slot[use]] = columns.reshape(-1, classes)[peak[use]]
+    slots[row[kept], slot[kept]] = columns.reshape(-1, classes)[peak[kept]]
     return slots
 
 

@@ -105,6 +105,21 @@ def test_columns_to_slots_pads_and_truncates():
     assert path_lengths(np.stack([columns, [columns[0], blank, blank, blank], [blank] * 4])).tolist() == [3, 1, 0]
 
 
+def test_a_path_longer_than_the_positions_drops_its_least_sure_characters():
+    # classes A, B, 0, blank; columns read "0 A B A 0": a faint mark first, then the plate
+    columns = np.array([
+        [0.1, 0.0, 0.5, 0.4], [0.9, 0.0, 0.0, 0.1], [0.0, 0.8, 0.1, 0.1], [0.7, 0.1, 0.1, 0.1],
+        [0.0, 0.0, 0.0, 1.0], [0.1, 0.0, 0.9, 0.0]])
+    assert decode(columns_to_slots(columns, 5), SMALL).text == "0ABA0"
+    assert decode(columns_to_slots(columns, 4), SMALL).text == "ABA0"  # the faint mark, not the last "0"
+    np.testing.assert_allclose(columns_to_slots(columns, 4), columns[[1, 2, 3, 5]])
+    assert decode(columns_to_slots(columns, 2), SMALL).text == "A0"
+    unmarked = columns.copy()
+    unmarked[0] = [0.0, 0.0, 0.0, 1.0]
+    many = columns_to_slots(np.stack([columns, unmarked, columns[::-1]]), 3)  # each window keeps its own surest
+    assert [decode(slots, SMALL).text for slots in many] == ["AB0", "AB0", "0BA"]
+
+
 def test_columns_to_slots_of_many_windows_is_each_window_alone():
     # a tie inside a run: the first of the equally likely columns stands for the character
     tie = np.array([[0.6, 0.2, 0.1, 0.1], [0.6, 0.1, 0.2, 0.1], [0.0, 0.0, 0.0, 1.0], [0.1, 0.7, 0.1, 0.1]])

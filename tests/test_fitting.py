@@ -81,13 +81,13 @@ def test_refit_reads_the_faint_character_and_decode_flags_it():
 
 
 def test_refit_reads_a_path_longer_than_the_positions():
-    # "A", a separator read as a faint "0", "B", "0": four characters, cut to "A0B" by the three positions, which
-    # has the length of "LLN"; the fit drops the separator instead of the plate's last character.
+    # "A", a separator read as a faint "0", "B", "0": four characters for three positions. The plain reading drops
+    # the least sure (the separator), not the plate's last character; so does the fit.
     blank = [0.02, 0.02, 0.01, 0.95]
     columns = np.array([[0.90, 0.03, 0.02, 0.05], blank, [0.02, 0.03, 0.55, 0.40], blank,
                         [0.03, 0.90, 0.02, 0.05], blank, [0.02, 0.03, 0.90, 0.05], blank])
     plain = columns_to_slots(columns, 3)
-    assert decode(plain, SMALL).text == "A0B"
+    assert decode(plain, SMALL).text == "AB0"
     fitted = FormatFit.build(SMALL, LLN).refit(columns[None], plain[None])[0]
     np.testing.assert_array_equal(fitted, columns[[0, 4, 6]])
     assert decode(fitted, SMALL, FormatCheck(LLN, constrain=True)).text == "AB0"
