@@ -170,7 +170,7 @@ class FormatFit:
             (those no pattern fits at all, with fewer columns than characters, are left as they were).
         """
         classes = columns.shape[2]
-        # Counted on the columns: a path of more characters than positions was cut short in ``slots``.
+        # Counted on the columns: a path of more characters than positions lost its least sure ones in ``slots``.
         redo = np.flatnonzero(~np.isin(path_lengths(columns), self.lengths))
         patterns = len(self.lengths)
         if not len(redo) or not patterns:
