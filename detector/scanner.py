@@ -200,8 +200,8 @@ class Scanner:
         read_boxes: Reads each candidate from its plate box in the frame (a crop reader at the plate's own
             resolution). With windows re-read too (``spec.reread_widths``), the surer of the two readings is the
             candidate's (:func:`detector.voting.surer`); without, its reading alone. None: windows alone.
-        one_more_confidence: With both, the box reading wins where it reads the windows' characters and one more at
-            the end and is at least this sure of itself (``surer``).
+        one_more_confidence: With both, the box reading wins where it extends the windows' (one or more characters
+            after them, or two or more before them) and is at least this sure of itself (``surer``).
     """
 
     def __init__(self, spec: ScanSpec, window_shape: tuple[int, int], stride: tuple[int, int], predict_batch: PredictBatch,

@@ -128,8 +128,10 @@ def reading_confidence(chars: np.ndarray) -> np.ndarray:
     return np.prod(np.asarray(chars).max(axis=-1), axis=-1)
 
 
-def one_more_at_end(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Per plate, whether the second reading is the first's characters (at least one) and one more after them.
+def extends(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Per plate, whether the second reading is the first's characters (at least one) with one or more after them,
+    or two or more before them: the first lost a plate's last character at its edge, or read one row of a two-row
+    plate. (One more before them is most often a mark beside the plate read as a character.)
 
     Args:
         first: ``(K, P, C)`` one reader's per-position probabilities of ``K`` plates ("no character" last).
@@ -142,26 +144,29 @@ def one_more_at_end(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     out = np.zeros(len(first), bool)
     for k, (a, b) in enumerate(zip(texts(first), texts(second))):
         a, b = a[a != blank], b[b != blank]
-        out[k] = len(a) > 0 and len(b) == len(a) + 1 and np.array_equal(a, b[:-1])
+        more = len(b) - len(a)
+        after, before = np.array_equal(a, b[: len(a)]), more >= 2 and np.array_equal(a, b[more:])
+        out[k] = len(a) > 0 and more >= 1 and (after or before)
     return out
 
 
 def surer(first: np.ndarray, second: np.ndarray, one_more_confidence: float = np.inf) -> np.ndarray:
     """Per plate, the reading of two readers that is surer of itself (:func:`reading_confidence`; ties: ``first``),
-    except that the second is taken where it reads the first's characters and one more at the end
-    (:func:`one_more_at_end`) and is at least ``one_more_confidence`` sure of itself: a reader of the plate at its
-    own resolution sees a last character that the first lost at the plate's edge.
+    except that the second is taken where it extends the first (:func:`extends`: one or more characters after the
+    first's, or two or more before them) and is at least ``one_more_confidence`` sure of itself: a reader of the
+    plate at its own resolution sees a last character that the first lost at the plate's edge, or both rows of a
+    two-row plate.
 
     Args:
         first: ``(K, P, C)`` one reader's per-position probabilities of ``K`` plates.
         second: ``(K, P, C)`` the other's.
-        one_more_confidence: Least confidence of a second reading with one more character at the end to be taken
-            whatever the first's (``inf``: never).
+        one_more_confidence: Least confidence of a second reading that extends the first to be taken whatever the
+            first's (``inf``: never).
 
     Returns:
         ``(K, P, C)``.
     """
     second_confidence = reading_confidence(second)
     keep_first = reading_confidence(first) >= second_confidence
-    keep_first &= ~((second_confidence >= one_more_confidence) & one_more_at_end(first, second))
+    keep_first &= ~((second_confidence >= one_more_confidence) & extends(first, second))
     return np.where(keep_first[:, None, None], first, second)

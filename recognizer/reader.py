@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from detector.voting import read_lengths, reading_confidence
 from recognizer.decode import FormatCheck, Reading, columns_to_slots, decode, softmax
 from recognizer.deskew import Pose, level_cut, plate_roll, plate_slant, unturned_size
 from recognizer.engine import onnx_session
@@ -39,6 +40,26 @@ def fit_crop(image: np.ndarray, height: int, width: int) -> np.ndarray:
     h, w = image.shape
     shrinking = w > width and h > height
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def unroll_rows(cut: np.ndarray, split: float, overlap: float, height: int, width: int) -> np.ndarray:
+    """A two-row plate's cut laid out as one row: the strip above the split on the left, the strip below it on the
+    right, each reaching ``overlap`` beyond the split, so that a one-row reader reads the top row, then the bottom one.
+
+    Args:
+        cut: ``(h, w)`` uint8 cut of the plate with its margins.
+        split: Where the rows part, as a share of the cut's height.
+        overlap: Share of the cut's height each strip reaches beyond the split.
+        height: Input height of the reader.
+        width: Input width; each strip takes half of it.
+
+    Returns:
+        ``(height, width)`` uint8.
+    """
+    h = cut.shape[0]
+    top = cut[: min(h, max(1, int(round(h * (split + overlap)))))]
+    bottom = cut[min(h - 1, max(0, int(round(h * (split - overlap))))) :]
+    return np.hstack([fit_crop(top, height, width // 2), fit_crop(bottom, height, width - width // 2)])
 
 
 def posed_crop(gray: np.ndarray, box: tuple[float, float, float, float], spec: ReaderSpec) -> tuple[Pose, np.ndarray]:
@@ -129,6 +150,36 @@ def edge_widening(columns: np.ndarray, edge_columns: int, widen: float) -> np.nd
     return widen * np.column_stack([first <= edge_columns, last >= width - 1 - edge_columns]).astype(np.float64)
 
 
+def surest(readings: np.ndarray) -> np.ndarray:
+    """Per plate, the reading surest of itself (:func:`detector.voting.reading_confidence`; ties: the first).
+
+    Args:
+        readings: ``(K, R, P, C)`` per-position probabilities of ``R`` readings of each of ``K`` plates.
+
+    Returns:
+        ``(K, P, C)``.
+    """
+    k, r = readings.shape[:2]
+    confidence = reading_confidence(readings.reshape(k * r, *readings.shape[2:])).reshape(k, r)
+    return readings[np.arange(k), confidence.argmax(axis=1)]
+
+
+def one_or_two_rows(one: np.ndarray, two: np.ndarray) -> np.ndarray:
+    """Per plate, its reading as two rows where that reads more characters than its reading as one row and is surer
+    of itself (:func:`detector.voting.reading_confidence`), else its reading as one row. A one-row plate parted in
+    two reads few characters (halves of them), a two-row plate read as one row one of its rows or a jumble.
+
+    Args:
+        one: ``(K, P, C)`` per-position probabilities of plates read as one row ("no character" last).
+        two: ``(K, P, C)`` the same plates read as two rows.
+
+    Returns:
+        ``(K, P, C)``.
+    """
+    take_two = (read_lengths(two) > read_lengths(one)) & (reading_confidence(two) > reading_confidence(one))
+    return np.where(take_two[:, None, None], two, one)
+
+
 class CropReader:
     """The trained crop reader in ONNX Runtime.
 
@@ -154,6 +205,7 @@ class CropReader:
         self.model = model
         self.spec = spec
         self.fit = fit
+        self._two_row_cut = spec.model_copy(update={"height": 2 * spec.height, "width": spec.width // 2})
 
     def columns(self, crops: np.ndarray) -> np.ndarray:
         """Character probabilities per column.
@@ -189,6 +241,8 @@ class CropReader:
         A crop whose reading reaches within ``spec.edge_columns`` columns of one of its ends may hold a plate wider
         than its box (the scan's boxes fall short of long plates' ends): it is cut again, at the same pose, widened
         by ``spec.edge_widen`` of the plate's width on that side (:func:`edge_widening`), and read from that cut.
+        A box narrower than ``spec.two_rows_max_aspect`` is also read as two rows (:meth:`two_row_slots`,
+        :func:`one_or_two_rows`).
 
         Args:
             gray: ``(H, W)`` uint8 full-resolution frame.
@@ -207,12 +261,40 @@ class CropReader:
         if len(again):
             columns[again] = self.columns(np.stack([cut_at_pose(gray, tuple(boxes[k]), self.spec, poses[k],
                                                                 tuple(widen[k])) for k in again]))
-        return self.slots(columns)
+        slots = self.slots(columns)
+        two = np.flatnonzero(boxes[:, 2] < self.spec.two_rows_max_aspect * boxes[:, 3])
+        if len(two):
+            cuts = [cut_at_pose(gray, tuple(boxes[k]), self._two_row_cut, poses[k]) for k in two]
+            slots[two] = one_or_two_rows(slots[two], self.two_row_slots(cuts))
+        return slots
+
+    def two_row_slots(self, cuts: list[np.ndarray]) -> np.ndarray:
+        """Plates read as two rows laid out as one (:func:`unroll_rows`), parted at each of
+        ``spec.two_rows_splits``, the surest split's reading kept (:func:`surest`).
+
+        Args:
+            cuts: ``(h, w)`` uint8 cuts of the plates with their margins.
+
+        Returns:
+            ``(K, P, C)`` per-position probabilities.
+        """
+        splits = self.spec.two_rows_splits
+        unrolled = np.stack([unroll_rows(cut, split, self.spec.two_rows_overlap, self.spec.height, self.spec.width)
+                             for cut in cuts for split in splits])
+        slots = self.chars(unrolled)
+        return surest(slots.reshape(len(cuts), len(splits), *slots.shape[1:]))
 
     def read_whole(self, gray: np.ndarray) -> np.ndarray:
         """``(P, C)`` per-position probabilities of an ``(h, w)`` uint8 image that is only the plate, read whole:
         widened by ``spec.margin_x`` of its width on each side (edge pixels repeated), as a cut is, since a plate's
         photo is often cut at its edges; above and below it has its own margins. It is turned level and its
-        characters stood upright as a cut's are (:func:`posed_crop`)."""
+        characters stood upright as a cut's are (:func:`posed_crop`). A photo narrower than
+        ``spec.two_rows_max_aspect`` is also read as two rows (:meth:`two_row_slots`, :func:`one_or_two_rows`)."""
         whole = self.spec.model_copy(update={"margin_y": 0.0})
-        return self.chars(cut_crop(gray, (0.0, 0.0, float(gray.shape[1]), float(gray.shape[0])), whole)[None])[0]
+        box = (0.0, 0.0, float(gray.shape[1]), float(gray.shape[0]))
+        pose, crop = posed_crop(gray, box, whole)
+        slots = self.chars(crop[None])
+        if gray.shape[1] < self.spec.two_rows_max_aspect * gray.shape[0]:
+            cut = cut_at_pose(gray, box, self._two_row_cut.model_copy(update={"margin_y": 0.0}), pose)
+            slots = one_or_two_rows(slots, self.two_row_slots([cut]))
+        return slots[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import string
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 
@@ -191,6 +191,8 @@ class RendererSpec(StrictModel):
         min_fill: A plate is present only if its width or its height exceeds this share of the window's.
         max_width_fill: ... and its width is under this share of the window's width,
         max_height_fill: ... and its height is under this share of the window's height.
+        two_row_crops: Share of the crop reader's training crops drawn in two-row designs (laid out as one row),
+            whatever their formats weigh; none where no format has a two-row design.
     """
 
     formats: list[PlateFormat] = Field(default_factory=_default_formats)
@@ -200,6 +202,7 @@ class RendererSpec(StrictModel):
     min_fill: float = Field(0.6, gt=0, lt=1)
     max_width_fill: float = Field(0.8, gt=0, le=1)
     max_height_fill: float = Field(0.875, gt=0, le=1)
+    two_row_crops: float = Field(0.15, ge=0, le=1)
 
     @model_validator(mode="after")
     def _fills_consistent(self) -> "RendererSpec":
@@ -365,8 +368,9 @@ class ReaderSpec(StrictModel):
             ``windows`` 128x64 windows centred on it re-read (``scan.reread_widths``), ``both`` both and the surer
             reading counts.
         one_more_confidence: With both, the crop reader's reading is taken whatever the windows' confidence where
-            it reads the windows' characters and one more at the end and is at least this sure of itself (windows
-            lose a plate's last character at its edge); above 1: never.
+            it extends the windows' reading (one or more characters after theirs, or two or more before them) and is
+            at least this sure of itself (windows lose a plate's last character at its edge, and read one row of a
+            two-row plate); above 1: never.
         photos: The same for photos (``anpr read``, image files) and photos that are only the plate.
         height: Crop height the network reads (a multiple of 16).
         width: Crop width (a multiple of 4); the network reads ``width / 4`` columns.
@@ -388,6 +392,11 @@ class ReaderSpec(StrictModel):
         edge_columns: A crop whose reading's first or last character lies within this many columns of that end of
             the crop is cut again, widened on that side ...
         edge_widen: ... by this share of the plate's width, and read from that cut at the same pose (0: never).
+        two_rows_max_aspect: A plate box narrower than this (its width over its height) may hold two rows: it is also
+            read laid out as one row (:func:`recognizer.reader.unroll_rows`), parted at each of ``two_rows_splits``,
+            and that reading is kept where it is surer (0: never).
+        two_rows_splits: Where a plate's cut is parted into its two rows, as shares of its height.
+        two_rows_overlap: Share of the cut's height each row's strip reaches beyond the split.
     """
 
     streams: ReadingMode = "crop"
@@ -408,6 +417,16 @@ class ReaderSpec(StrictModel):
     slant_min_degrees: float = Field(10.0, ge=0)
     edge_columns: int = Field(4, ge=0)
     edge_widen: float = Field(0.15, ge=0, le=1)
+    two_rows_max_aspect: float = Field(2.3, ge=0)
+    two_rows_splits: tuple[Annotated[float, Field(gt=0, lt=1)], ...] = (0.45, 0.5, 0.55)
+    two_rows_overlap: float = Field(0.08, ge=0, lt=0.5)
+
+    @field_validator("two_rows_splits")
+    @classmethod
+    def _some_split(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if not value:
+            raise ValueError("two_rows_splits must hold at least one split")
+        return value
 
     def mode(self, photos: bool) -> ReadingMode:
         """How the final readings of photos (True) or of a stream's frames (False) are made."""

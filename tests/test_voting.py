@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from detector.voting import (geometric_mean, one_more_at_end, plurality, read_lengths, reading_confidence, surer,
+from detector.voting import (extends, geometric_mean, plurality, read_lengths, reading_confidence, surer,
                              texts, votes_by_length)
 from recognizer.decode import decode
 from recognizer.spec import ModelSpec
@@ -113,19 +113,22 @@ def test_surer_keeps_per_plate_the_reading_surer_of_itself():
     np.testing.assert_array_equal(chosen, np.stack([sure, sure, unsure]))  # a tie keeps the first reader's
 
 
-def test_a_surer_second_reading_with_one_more_character_at_the_end_is_taken():
+def test_a_sure_second_reading_that_extends_the_first_is_taken():
     def reading(labels: list[int], p: float) -> np.ndarray:  # classes 0, 1, 2 and "no character" (3)
-        chars = np.full((4, 4), (1 - p) / 3)
-        chars[np.arange(4), labels] = p
+        chars = np.full((5, 4), (1 - p) / 3)
+        chars[np.arange(5), labels] = p
         return chars
 
-    short, longer = reading([0, 1, 3, 3], 0.99), reading([0, 1, 2, 3], 0.95)  # "01", "012"
-    start, empty = reading([2, 0, 1, 3], 0.95), reading([3, 3, 3, 3], 0.99)  # "201": one more at the start; ""
-    first, second = np.stack([short, short, empty, short]), np.stack([longer, start, reading([2, 3, 3, 3], 0.95),
-                                                                      reading([0, 1, 2, 3], 0.5)])
-    np.testing.assert_array_equal(one_more_at_end(first, second), [True, False, False, True])
+    short, longer = reading([0, 1, 3, 3, 3], 0.99), reading([0, 1, 2, 3, 3], 0.95)  # "01", "012"
+    start, empty = reading([2, 0, 1, 3, 3], 0.95), reading([3, 3, 3, 3, 3], 0.99)  # "201": one more at the start; ""
+    row_before, row_after = reading([2, 2, 0, 1, 3], 0.95), reading([0, 1, 2, 2, 3], 0.95)  # "2201", "0122"
+    first = np.stack([short, short, empty, short, short, short])
+    second = np.stack([longer, start, reading([2, 3, 3, 3, 3], 0.95), reading([0, 1, 2, 3, 3], 0.5), row_before,
+                       row_after])
+    np.testing.assert_array_equal(extends(first, second), [True, False, False, True, True, True])
     chosen = surer(first, second, one_more_confidence=0.7)
-    np.testing.assert_array_equal(chosen, np.stack([longer, short, empty, short]))  # the last: too unsure of itself
+    np.testing.assert_array_equal(chosen, np.stack([longer, short, empty, short, row_before, row_after]))  # the
+    # fourth: too unsure of itself
     np.testing.assert_array_equal(surer(first, second), first)  # by default: the surer reading only
 
 

@@ -1,8 +1,10 @@
 """Labelled plate crops for the crop reader: what the scanner cuts from a full-resolution frame around a found plate.
 
-A crop is one plate of a one-row design in a street scene, seen at a small angle and at a real size (40 to 400
-pixels wide), degraded by the camera at that size (blur, low resolution, noise, JPEG, contrast), then cut around
-the plate's box with the random margins of an imprecise detector box and resized to the reader's input.
+A crop is one plate in a street scene, seen at a small angle and at a real size (40 to 400 pixels wide), degraded by
+the camera at that size (blur, low resolution, noise, JPEG, contrast), then cut around the plate's box with the
+random margins of an imprecise detector box and resized to the reader's input. A two-row plate is laid out as one row
+(:func:`recognizer.reader.unroll_rows`), parted near its middle as the reader parts it, and labelled with all of its
+characters, top row first.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import math
 import cv2
 import numpy as np
 
-from recognizer.reader import fit_crop
-from recognizer.spec import ModelSpec, RendererSpec
+from recognizer.reader import fit_crop, unroll_rows
+from recognizer.spec import ModelSpec, ReaderSpec, RendererSpec
 from recognizer.synth.designs import DESIGNS
-from recognizer.synth.plates import PlateImage
+from recognizer.synth.plates import PlateImage, render_plate
 from recognizer.synth.scenes import render_scene
 from recognizer.synth.windows import WindowBatch, WindowGenerator, encode_text, plate_quad
 
@@ -29,6 +31,10 @@ ANGLES = 0.6
 """Spread of the plate's yaw, pitch and roll relative to a window's (:func:`recognizer.synth.windows.plate_quad`)."""
 PLATES_PER_RENDER = 2
 """Crops cut from each rendered plate (at other sizes, angles, scenes and cameras): rendering a plate is the slow part."""
+TWO_ROW_SPLITS = (0.4, 0.6)
+"""Range of the height share where a two-row crop is parted (the reader tries a few splits around the middle)."""
+TWO_ROW_OVERLAP = ReaderSpec().two_rows_overlap
+"""Share of the cut's height each row's strip reaches beyond the split, as the reader's by default."""
 _PAD = 4
 """Pixels of scene around the cut, so that blur and JPEG see a frame beyond its edges."""
 
@@ -39,24 +45,32 @@ class CropGenerator(WindowGenerator):
     Args:
         model: The crop model (:meth:`recognizer.spec.ReaderSpec.crop_model`): the crop size as its window size, the
             reader's positions, the alphabet.
-        renderer: Plate formats and fonts; formats of two-row designs and patterns of more than ``model.positions``
-            characters are not drawn.
+        renderer: Plate formats and fonts; patterns of more than ``model.positions`` characters are not drawn.
+            Two-row designs are drawn in ``renderer.two_row_crops`` of the crops, their formats weighted among
+            themselves.
         seed: Seed of the scene pool (the sample stream is seeded by the caller's generator).
 
     Attributes:
         difficulty: From 0 to 1, how strongly the camera degrades crops and how far plates turn.
-
-    Raises:
-        ValueError: If no configured format is drawn in a one-row design.
+        rows: Rows of the last plate drawn (a two-row plate's crops are unrolled).
     """
 
     def __init__(self, model: ModelSpec, renderer: RendererSpec, seed: int = 0) -> None:
-        one_row = [f for f in renderer.formats if DESIGNS[f.design].rows == 1]
-        if not one_row:
-            raise ValueError("renderer.formats: the crop reader reads one-row plates and no format has a one-row design")
-        super().__init__(model, renderer.model_copy(update={"formats": one_row}), seed)
+        super().__init__(model, renderer, seed)
+        rows = np.array([DESIGNS[f.design].rows for f in self.formats])
+        weights = np.array([f.weight for f in self.formats], np.float64)
+        self._row_p = {n: np.where(rows == n, weights, 0.0) / weights[rows == n].sum()
+                       for n in (1, 2) if (rows == n).any()}
         self._plate: PlateImage | None = None
+        self.rows = 1
         self._uses = 0
+
+    def plate(self, rng: np.random.Generator) -> PlateImage:
+        """One random plate: of a two-row design in ``renderer.two_row_crops`` of the draws (where there are any), of
+        a one-row design otherwise."""
+        two = 2 in self._row_p and (1 not in self._row_p or rng.random() < self.renderer.two_row_crops)
+        self.rows = 2 if two else 1
+        return render_plate(rng, self.formats[rng.choice(len(self.formats), p=self._row_p[self.rows])], self.fonts)
 
     def _scene(self, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
         """``(height, width)`` float32 background: a random part of a pooled scene, resized and maybe mirrored."""
@@ -73,7 +87,7 @@ class CropGenerator(WindowGenerator):
 
         Returns:
             ``(H, W)`` uint8 crop, True (a plate is always present), its text and the plate's ``(4,)`` box
-            ``[x0, y0, x1, y1]`` in crop pixels.
+            ``[x0, y0, x1, y1]`` in crop pixels (a two-row plate's in its crop before it is unrolled).
         """
         if self._plate is None or self._uses >= PLATES_PER_RENDER:
             self._drawn += 1
@@ -97,6 +111,10 @@ class CropGenerator(WindowGenerator):
         crop_h, crop_w = self.model.window_shape
         box = np.concatenate([quad.min(axis=0), quad.max(axis=0)]) - _PAD
         box *= np.array([crop_w / cut_w, crop_h / cut_h] * 2, np.float32)
+        if self.rows == 2:
+            cut = fit_crop(image, 2 * crop_h, crop_w // 2)
+            unrolled = unroll_rows(cut, rng.uniform(*TWO_ROW_SPLITS), TWO_ROW_OVERLAP, crop_h, crop_w)
+            return unrolled, True, plate.text, box
         return fit_crop(image, crop_h, crop_w), True, plate.text, box
 
     def _new_scene(self, rng: np.random.Generator) -> np.ndarray:
