@@ -120,10 +120,10 @@ def reading_confidence(chars: np.ndarray) -> np.ndarray:
     """How sure readings are of themselves: the product over positions of each position's likeliest class.
 
     Args:
-        chars: ``(K, P, C)`` per-position probabilities.
+        chars: ``(K, P, C)`` per-position probabilities (or ``(..., P, C)``).
 
     Returns:
-        ``(K,)`` confidences.
+        ``(K,)`` confidences (``(...)``).
     """
     return np.prod(np.asarray(chars).max(axis=-1), axis=-1)
 
@@ -148,6 +148,18 @@ def extends(first: np.ndarray, second: np.ndarray) -> np.ndarray:
         after, before = np.array_equal(a, b[: len(a)]), more >= 2 and np.array_equal(a, b[more:])
         out[k] = len(a) > 0 and more >= 1 and (after or before)
     return out
+
+
+def surest(readings: np.ndarray) -> np.ndarray:
+    """Per plate, the reading surest of itself (:func:`reading_confidence`; ties: the first).
+
+    Args:
+        readings: ``(K, R, P, C)`` per-position probabilities of ``R`` readings of each of ``K`` plates.
+
+    Returns:
+        ``(K, P, C)``.
+    """
+    return readings[np.arange(len(readings)), reading_confidence(readings).argmax(axis=1)]
 
 
 def surer(first: np.ndarray, second: np.ndarray, one_more_confidence: float = np.inf) -> np.ndarray:

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detector.voting import read_lengths, reading_confidence
+from detector.voting import read_lengths, reading_confidence, surest
 from recognizer.decode import FormatCheck, Reading, columns_to_slots, decode, softmax
 from recognizer.deskew import Pose, level_cut, plate_roll, plate_slant, unturned_size
 from recognizer.engine import onnx_session
@@ -150,20 +150,6 @@ def edge_widening(columns: np.ndarray, edge_columns: int, widen: float) -> np.nd
     return widen * np.column_stack([first <= edge_columns, last >= width - 1 - edge_columns]).astype(np.float64)
 
 
-def surest(readings: np.ndarray) -> np.ndarray:
-    """Per plate, the reading surest of itself (:func:`detector.voting.reading_confidence`; ties: the first).
-
-    Args:
-        readings: ``(K, R, P, C)`` per-position probabilities of ``R`` readings of each of ``K`` plates.
-
-    Returns:
-        ``(K, P, C)``.
-    """
-    k, r = readings.shape[:2]
-    confidence = reading_confidence(readings.reshape(k * r, *readings.shape[2:])).reshape(k, r)
-    return readings[np.arange(k), confidence.argmax(axis=1)]
-
-
 def one_or_two_rows(one: np.ndarray, two: np.ndarray) -> np.ndarray:
     """Per plate, its reading as two rows where that reads more characters than its reading as one row and is surer
     of itself (:func:`detector.voting.reading_confidence`), else its reading as one row. A one-row plate parted in
@@ -270,7 +256,7 @@ class CropReader:
 
     def two_row_slots(self, cuts: list[np.ndarray]) -> np.ndarray:
         """Plates read as two rows laid out as one (:func:`unroll_rows`), parted at each of
-        ``spec.two_rows_splits``, the surest split's reading kept (:func:`surest`).
+        ``spec.two_rows_splits``, the surest split's reading kept (:func:`detector.voting.surest`).
 
         Args:
             cuts: ``(h, w)`` uint8 cuts of the plates with their margins.

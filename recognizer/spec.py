@@ -394,7 +394,7 @@ class ReaderSpec(StrictModel):
         edge_widen: ... by this share of the plate's width, and read from that cut at the same pose (0: never).
         two_rows_max_aspect: A plate box narrower than this (its width over its height) may hold two rows: it is also
             read laid out as one row (:func:`recognizer.reader.unroll_rows`), parted at each of ``two_rows_splits``,
-            and that reading is kept where it is surer (0: never).
+            and that reading is kept where it reads more characters and is surer of itself (0: never).
         two_rows_splits: Where a plate's cut is parted into its two rows, as shares of its height.
         two_rows_overlap: Share of the cut's height each row's strip reaches beyond the split.
     """

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from recognizer.reader import CropReader, cut_crop, edge_widening, fit_crop, one_or_two_rows, surest, unroll_rows
+from recognizer.reader import CropReader, cut_crop, edge_widening, fit_crop, one_or_two_rows, unroll_rows
 from recognizer.spec import ModelSpec, PlateFormat, ReaderSpec, RendererSpec, TrainSpec
 from recognizer.synth.crops import CropGenerator
 
@@ -55,15 +55,6 @@ def test_unrolled_rows_put_the_top_row_left_and_the_bottom_row_right():
     assert (overlapping[:, :8] == 50).mean() < 1 and overlapping[0, 0] == 50 and overlapping[-1, 0] == 200
     assert overlapping[0, 8] == 50 and overlapping[-1, 8] == 200
     assert unroll_rows(cut, 0.0, 0.0, 4, 16).shape == (4, 16)  # a split at an edge leaves a strip of one row
-
-
-def test_the_surest_reading_of_each_plate_is_kept():
-    sure, unsure, blank = [0.9, 0.1, 0.0], [0.6, 0.4, 0.0], [0.0, 0.0, 1.0]
-    readings = np.array([[[sure, blank], [unsure, unsure]],  # plate 0: its first reading is surer
-                         [[unsure, blank], [sure, sure]],  # plate 1: its second
-                         [[sure, blank], [sure, blank]]])  # plate 2: a tie keeps the first
-    readings[2, 1, 1] = [0.0, 0.0, 1.0]
-    np.testing.assert_array_equal(surest(readings), readings[[0, 1, 2], [0, 1, 0]])
 
 
 def test_a_plate_is_read_as_two_rows_where_that_reads_more_characters_and_is_surer():
@@ -163,12 +154,11 @@ def test_a_tiny_run_renders_a_bank_trains_resumes_exports_and_reads(tmp_path: Pa
     assert build_scanner(windows, network).read_boxes is None
 
 
-
 def test_the_shipped_reader_reads_two_row_plates_at_their_boxes_and_one_row_plates_as_before():
     """Square and motorcycle plates drawn plain into a frame and read at their boxes: laid out as one row, many are
     read (the shipped reader was trained on one-row plates only); with two-row reading off, the reader reads one of
-    their rows or a jumble. One-row plates of a US plate's
-    shape (2:1, within the two-row limit) keep their one-row reading."""
+    their rows or a jumble. One-row plates of a US plate's shape (2:1, within the two-row limit) keep their one-row
+    reading."""
     from recognizer.decode import decode
     from recognizer.synth.fonts import renderer_fonts
     from recognizer.synth.plates import render_plate

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from detector.voting import (extends, geometric_mean, plurality, read_lengths, reading_confidence, surer,
-                             texts, votes_by_length)
+                             surest, texts, votes_by_length)
 from recognizer.decode import decode
 from recognizer.spec import ModelSpec
 
@@ -113,6 +113,14 @@ def test_surer_keeps_per_plate_the_reading_surer_of_itself():
     np.testing.assert_array_equal(chosen, np.stack([sure, sure, unsure]))  # a tie keeps the first reader's
 
 
+def test_the_surest_reading_of_each_plate_is_kept():
+    sure, unsure, blank = [0.9, 0.1, 0.0], [0.6, 0.4, 0.0], [0.0, 0.0, 1.0]
+    readings = np.array([[[sure, blank], [unsure, unsure]],  # plate 0: its first reading is surer
+                         [[unsure, blank], [sure, sure]],  # plate 1: its second
+                         [[sure, blank], [sure, blank]]])  # plate 2: a tie keeps the first
+    np.testing.assert_array_equal(surest(readings), readings[[0, 1, 2], [0, 1, 0]])
+
+
 def test_a_sure_second_reading_that_extends_the_first_is_taken():
     def reading(labels: list[int], p: float) -> np.ndarray:  # classes 0, 1, 2 and "no character" (3)
         chars = np.full((5, 4), (1 - p) / 3)
@@ -126,9 +134,8 @@ def test_a_sure_second_reading_that_extends_the_first_is_taken():
     second = np.stack([longer, start, reading([2, 3, 3, 3, 3], 0.95), reading([0, 1, 2, 3, 3], 0.5), row_before,
                        row_after])
     np.testing.assert_array_equal(extends(first, second), [True, False, False, True, True, True])
-    chosen = surer(first, second, one_more_confidence=0.7)
-    np.testing.assert_array_equal(chosen, np.stack([longer, short, empty, short, row_before, row_after]))  # the
-    # fourth: too unsure of itself
+    chosen = surer(first, second, one_more_confidence=0.7)  # the fourth extends the first but is too unsure of itself
+    np.testing.assert_array_equal(chosen, np.stack([longer, short, empty, short, row_before, row_after]))
     np.testing.assert_array_equal(surer(first, second), first)  # by default: the surer reading only
 
 
