@@ -148,7 +148,7 @@ def level_cut(gray: np.ndarray, box: tuple[float, float, float, float], degrees:
         widen: Shares of the plate's width added to the cut on its left and on its right, beyond ``margin_x``.
 
     Returns:
-        ``(height, width)`` uint8 crop (edge pixels repeated beyond the frame).
+        ``(height, width)`` uint8 crop (the neighbourhood's median gray beyond the frame).
     """
     x, y, w, h = box
     cx, cy = x + w / 2, y + h / 2
@@ -171,4 +171,5 @@ def level_cut(gray: np.ndarray, box: tuple[float, float, float, float], degrees:
     fx, fy = sx / kx, sy / ky
     fit = np.array([[fx, slant * fx, width / 2 - fx * (px + shift * kx) - slant * fx * py],
                     [0.0, fy, height / 2 - fy * py]])
-    return cv2.warpAffine(part, fit @ turn, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(part, fit @ turn, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=float(np.median(part)))

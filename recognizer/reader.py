@@ -42,6 +42,23 @@ def fit_crop(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
 
+def pad_flat(image: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
+    """An ``(h, w)`` uint8 image padded with its median gray level: a flat fill, where repeating its edge pixels
+    would smear a character touching an edge into a band that reads as a character.
+
+    Args:
+        image: ``(h, w)`` uint8 image.
+        top: Rows added above it.
+        bottom: Rows added below it.
+        left: Columns added on its left.
+        right: Columns added on its right.
+
+    Returns:
+        ``(top + h + bottom, left + w + right)`` uint8.
+    """
+    return cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=float(np.median(image)))
+
+
 def unroll_rows(cut: np.ndarray, split: float, overlap: float, height: int, width: int) -> np.ndarray:
     """A two-row plate's cut laid out as one row: the strip above the split on the left, the strip below it on the
     right, each reaching ``overlap`` beyond the split, so that a one-row reader reads the top row, then the bottom one.
@@ -92,7 +109,7 @@ def posed_crop(gray: np.ndarray, box: tuple[float, float, float, float], spec: R
 
 def cut_crop(gray: np.ndarray, box: tuple[float, float, float, float], spec: ReaderSpec) -> np.ndarray:
     """The reader's input for a plate box: the box widened by ``spec.margin_x`` of its width on each side and
-    ``spec.margin_y`` of its height above and below, cut from the frame (edge pixels repeated beyond it) at the
+    ``spec.margin_y`` of its height above and below, cut from the frame (a flat fill beyond it) at the
     plate's pose (:func:`posed_crop`) and resized to ``(spec.height, spec.width)`` uint8.
 
     Args:
@@ -115,7 +132,7 @@ def cut_at_pose(gray: np.ndarray, box: tuple[float, float, float, float], spec: 
 def box_cut(gray: np.ndarray, box: tuple[float, float, float, float], spec: ReaderSpec,
             widen: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """The box widened by the margins (and ``widen``, shares of its width added left and right), cut from the frame
-    as it lies (edge pixels repeated beyond it) and resized: ``(spec.height, spec.width)`` uint8."""
+    as it lies (its median gray beyond it, :func:`pad_flat`) and resized: ``(spec.height, spec.width)`` uint8."""
     x, y, w, h = box
     x0, x1 = int(round(x - (spec.margin_x + widen[0]) * w)), int(round(x + w + (spec.margin_x + widen[1]) * w))
     y0, y1 = int(round(y - spec.margin_y * h)), int(round(y + h + spec.margin_y * h))
@@ -126,7 +143,7 @@ def box_cut(gray: np.ndarray, box: tuple[float, float, float, float], spec: Read
         return np.zeros((spec.height, spec.width), np.uint8)
     pads = (max(0, -y0), max(0, y1 - fh), max(0, -x0), max(0, x1 - fw))
     if any(pads):
-        inside = cv2.copyMakeBorder(inside, *pads, cv2.BORDER_REPLICATE)
+        inside = pad_flat(inside, *pads)
     return fit_crop(inside, spec.height, spec.width)
 
 
@@ -272,7 +289,7 @@ class CropReader:
 
     def read_whole(self, gray: np.ndarray) -> np.ndarray:
         """``(P, C)`` per-position probabilities of an ``(h, w)`` uint8 image that is only the plate, read whole:
-        widened by ``spec.margin_x`` of its width on each side (edge pixels repeated), as a cut is, since a plate's
+        widened by ``spec.margin_x`` of its width on each side (a flat fill), as a cut is, since a plate's
         photo is often cut at its edges; above and below it has its own margins. It is turned level and its
         characters stood upright as a cut's are (:func:`posed_crop`). A photo narrower than
         ``spec.two_rows_max_aspect`` is also read as two rows (:meth:`two_row_slots`, :func:`one_or_two_rows`)."""

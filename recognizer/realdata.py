@@ -12,6 +12,7 @@ import numpy as np
 from detector.voting import plurality
 from recognizer.decode import FormatCheck, decode
 from recognizer.engine import PlateNetwork
+from recognizer.reader import pad_flat
 from recognizer.spec import ModelSpec
 
 CROP_PLATE_WIDTHS = (0.62, 0.66, 0.7, 0.74, 0.78)
@@ -68,7 +69,7 @@ class Placement:
 
     Attributes:
         scale: Window pixels per crop pixel.
-        left: Column of the window's left edge in the crop resized by ``scale`` (negative: in the repeated border).
+        left: Column of the window's left edge in the crop resized by ``scale`` (negative: in the fill around it).
         top: Row of the window's top edge in that resized crop.
     """
 
@@ -111,7 +112,7 @@ def plate_in_windows(gray: np.ndarray, model: ModelSpec, shares: tuple[float, ..
         plate_share: Share of the crop's width the plate takes.
 
     Returns:
-        ``(S * V, H, W)`` uint8 windows, share by share, the crop centred and its edges replicated
+        ``(S * V, H, W)`` uint8 windows, share by share, the crop centred on a flat fill (:func:`pad_flat`)
         (:func:`window_placements` says where).
     """
     wh, ww = model.window_shape
@@ -121,7 +122,7 @@ def plate_in_windows(gray: np.ndarray, model: ModelSpec, shares: tuple[float, ..
         if i % len(shifts) == 0:
             w, h = max(1, round(gray.shape[1] * place.scale)), max(1, round(gray.shape[0] * place.scale))
             resized = cv2.resize(gray, (w, h), interpolation=cv2.INTER_AREA if place.scale < 1 else cv2.INTER_LINEAR)
-            canvas = cv2.copyMakeBorder(resized, wh, wh, ww, ww, cv2.BORDER_REPLICATE)
+            canvas = pad_flat(resized, wh, wh, ww, ww)
         out[i] = canvas[place.top + wh : place.top + 2 * wh, place.left + ww : place.left + 2 * ww]
     return out
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from recognizer.reader import CropReader, cut_crop, edge_widening, fit_crop, one_or_two_rows, unroll_rows
+from recognizer.reader import CropReader, cut_crop, edge_widening, fit_crop, one_or_two_rows, pad_flat, unroll_rows
 from recognizer.spec import ModelSpec, PlateFormat, ReaderSpec, RendererSpec, TrainSpec
 from recognizer.synth.crops import CropGenerator
 
@@ -67,15 +67,18 @@ def test_a_plate_is_read_as_two_rows_where_that_reads_more_characters_and_is_sur
     np.testing.assert_array_equal(one_or_two_rows(one, two), np.stack([two[0], one[1], one[2], one[3]]))
 
 
-def test_cut_crop_widens_the_box_by_its_margins_and_repeats_the_frame_edge():
+def test_cut_crop_widens_the_box_by_its_margins_and_fills_beyond_the_frame_flat():
     frame = np.zeros((40, 100), np.uint8)
     frame[10:20, 20:60] = 200  # the plate
     spec = ReaderSpec(height=16, width=32, margin_x=0.25, margin_y=0.5)
     crop = cut_crop(frame, (20, 10, 40, 10), spec)  # cut: x 10..70, y 5..25, the plate in its middle two thirds
     assert crop.shape == (16, 32)
     assert crop[8, 16] == 200 and crop[8, 1] == 0 and crop[1, 16] == 0
-    edge = cut_crop(frame, (-10, 10, 40, 10), spec)  # past the frame's left edge: its first column repeated
-    assert edge.shape == (16, 32) and edge[8, 0] == 0
+    frame[:, :2] = 255  # a stroke along the frame's left edge
+    edge = cut_crop(frame, (-10, 10, 40, 10), spec)  # past that edge: the cut's median gray, not the stroke repeated
+    assert edge.shape == (16, 32) and edge[8, :10].max() == 0 and edge[8, 11] > 150  # the stroke where it lies
+    np.testing.assert_array_equal(pad_flat(np.array([[1, 9, 9]], np.uint8), 1, 0, 0, 2),
+                                  [[9, 9, 9, 9, 9], [1, 9, 9, 9, 9]])
     np.testing.assert_array_equal(fit_crop(np.full((5, 7), 9, np.uint8), 16, 32), np.full((16, 32), 9, np.uint8))
 
 
