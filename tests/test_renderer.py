@@ -141,6 +141,8 @@ def test_us_emblems_stand_between_characters_and_stay_out_of_the_label():
         mask = emblem_mask(rng, 40)
         rows = np.flatnonzero(mask.max(axis=1))
         assert mask.shape[0] == 40 and 0 < len(rows) < 40 and abs(rows.mean() - 19.5) <= 5  # smaller than a character
+        columns = np.flatnonzero(mask.max(axis=0))
+        assert np.ptp(columns) + 1 >= 0.3 * (np.ptp(rows) + 1)  # never an upright bar, which blurred is a 1 or an I
         ink = mask[mask > 0]
         full += bool(np.all(ink == 255))
         toned += bool(np.mean(ink < 200) > 0.5)  # mostly part ink, as a coloured mark in gray
