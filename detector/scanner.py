@@ -12,6 +12,7 @@ from typing import TypeVar
 import cv2
 import numpy as np
 
+from detector.fill import pad_flat
 from detector.geometry import group_overlapping, inside_larger, local_maxima
 from detector.pyramid import build_level, halving_sources, pyramid_scales
 from detector.regions import (band_blocks, block_pixels, gate_blocks, gate_crop, intersect_blocks, level_blocks,
@@ -117,8 +118,8 @@ def centred_windows(gray: np.ndarray, boxes: np.ndarray, shares: tuple[float, ..
             (positive: the window lower).
 
     Returns:
-        ``(K * S * V, height, width)`` uint8 windows, candidate by candidate, then share by share; frame edges are
-        replicated.
+        ``(K * S * V, height, width)`` uint8 windows, candidate by candidate, then share by share; beyond the frame's
+        edges a flat fill (:func:`detector.fill.pad_flat`).
     """
     wh, ww = window_shape
     out = np.empty((len(boxes) * len(shares) * len(shifts), wh, ww), np.uint8)
@@ -134,7 +135,7 @@ def centred_windows(gray: np.ndarray, boxes: np.ndarray, shares: tuple[float, ..
                 pads = (max(0, -y0), max(0, y1 - gray.shape[0]), max(0, -x0), max(0, x1 - gray.shape[1]))
                 crop = gray[max(0, y0) : y1, max(0, x0) : x1]
                 if any(pads):
-                    crop = cv2.copyMakeBorder(crop, *pads, cv2.BORDER_REPLICATE)
+                    crop = pad_flat(crop, *pads)
                 out[i] = cv2.resize(crop, (ww, wh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
                 i += 1
     return out

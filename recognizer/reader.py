@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from detector.fill import pad_flat
 from detector.voting import read_lengths, reading_confidence, surest
 from recognizer.decode import FormatCheck, Reading, columns_to_slots, decode, softmax
 from recognizer.deskew import Pose, level_cut, plate_roll, plate_slant, unturned_size
@@ -40,23 +41,6 @@ def fit_crop(image: np.ndarray, height: int, width: int) -> np.ndarray:
     h, w = image.shape
     shrinking = w > width and h > height
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
-
-
-def pad_flat(image: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
-    """An ``(h, w)`` uint8 image padded with its median gray level: a flat fill, where repeating its edge pixels
-    would smear a character touching an edge into a band that reads as a character.
-
-    Args:
-        image: ``(h, w)`` uint8 image.
-        top: Rows added above it.
-        bottom: Rows added below it.
-        left: Columns added on its left.
-        right: Columns added on its right.
-
-    Returns:
-        ``(top + h + bottom, left + w + right)`` uint8.
-    """
-    return cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=float(np.median(image)))
 
 
 def unroll_rows(cut: np.ndarray, split: float, overlap: float, height: int, width: int) -> np.ndarray:

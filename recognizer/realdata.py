@@ -9,10 +9,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from detector.fill import pad_flat
 from detector.voting import plurality
 from recognizer.decode import FormatCheck, decode
 from recognizer.engine import PlateNetwork
-from recognizer.reader import pad_flat
 from recognizer.spec import ModelSpec
 
 CROP_PLATE_WIDTHS = (0.62, 0.66, 0.7, 0.74, 0.78)

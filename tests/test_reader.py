@@ -8,7 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from recognizer.reader import CropReader, cut_crop, edge_widening, fit_crop, one_or_two_rows, pad_flat, unroll_rows
+from detector.fill import pad_flat
+from recognizer.reader import CropReader, cut_crop, edge_widening, fit_crop, one_or_two_rows, unroll_rows
 from recognizer.spec import ModelSpec, PlateFormat, ReaderSpec, RendererSpec, TrainSpec
 from recognizer.synth.crops import CropGenerator
 

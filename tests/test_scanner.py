@@ -194,8 +194,9 @@ def test_centred_windows_put_the_plate_mid_window_at_each_share():
         assert abs(len(columns) - share * 128) <= 2 and abs(columns.mean() - 63.5) <= 1.5
         rows = np.flatnonzero(window.max(axis=1) > 127)
         assert abs(rows.mean() - 31.5) <= 1.5
-    edge = centred_windows(frame, np.array([[0.0, 0.0, 100.0, 20.0]]), (0.7,), (64, 128))  # replicated beyond the frame
-    assert edge.shape == (1, 64, 128)
+    frame[:, 0] = 255  # a stroke along the frame's left edge
+    edge = centred_windows(frame, np.array([[0.0, 0.0, 100.0, 20.0]]), (0.7,), (64, 128))
+    assert edge.shape == (1, 64, 128) and edge[0, 40, :5].max() == 0  # beyond the frame a flat fill, not the stroke
 
 
 def test_centred_windows_shift_each_width_vertically():
