@@ -130,8 +130,9 @@ def reading_confidence(chars: np.ndarray) -> np.ndarray:
 
 def extends(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Per plate, whether the second reading is the first's characters (at least one) with one or more after them,
-    or two or more before them: the first lost a plate's last character at its edge, or read one row of a two-row
-    plate. (One more before them is most often a mark beside the plate read as a character.)
+    two or more before them, or one more between two of them: the first lost a plate's last character at its edge,
+    read one row of a two-row plate, or lost a narrow or repeated character inside the plate (``5NWV468`` read
+    ``5NWV68``). (One more before them is most often a mark beside the plate read as a character.)
 
     Args:
         first: ``(K, P, C)`` one reader's per-position probabilities of ``K`` plates ("no character" last).
@@ -146,7 +147,8 @@ def extends(first: np.ndarray, second: np.ndarray) -> np.ndarray:
         a, b = a[a != blank], b[b != blank]
         more = len(b) - len(a)
         after, before = np.array_equal(a, b[: len(a)]), more >= 2 and np.array_equal(a, b[more:])
-        out[k] = len(a) > 0 and more >= 1 and (after or before)
+        between = more == 1 and any(np.array_equal(a, np.delete(b, i)) for i in range(1, len(b) - 1))
+        out[k] = len(a) > 0 and more >= 1 and (after or before or between)
     return out
 
 
@@ -165,9 +167,9 @@ def surest(readings: np.ndarray) -> np.ndarray:
 def surer(first: np.ndarray, second: np.ndarray, one_more_confidence: float = np.inf) -> np.ndarray:
     """Per plate, the reading of two readers that is surer of itself (:func:`reading_confidence`; ties: ``first``),
     except that the second is taken where it extends the first (:func:`extends`: one or more characters after the
-    first's, or two or more before them) and is at least ``one_more_confidence`` sure of itself: a reader of the
-    plate at its own resolution sees a last character that the first lost at the plate's edge, or both rows of a
-    two-row plate.
+    first's, two or more before them, or one more between two of them) and is at least ``one_more_confidence`` sure
+    of itself: a reader of the plate at its own resolution sees a last character that the first lost at the plate's
+    edge, a narrow or repeated character the first lost inside it, or both rows of a two-row plate.
 
     Args:
         first: ``(K, P, C)`` one reader's per-position probabilities of ``K`` plates.

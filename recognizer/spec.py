@@ -368,9 +368,9 @@ class ReaderSpec(StrictModel):
             ``windows`` 128x64 windows centred on it re-read (``scan.reread_widths``), ``both`` both and the surer
             reading counts.
         one_more_confidence: With both, the crop reader's reading is taken whatever the windows' confidence where
-            it extends the windows' reading (one or more characters after theirs, or two or more before them) and is
-            at least this sure of itself (windows lose a plate's last character at its edge, and read one row of a
-            two-row plate); above 1: never.
+            it extends the windows' reading (one or more characters after theirs, two or more before them, or one
+            more between two of them) and is at least this sure of itself (windows lose a plate's last character at
+            its edge and narrow or repeated ones inside it, and read one row of a two-row plate); above 1: never.
         photos: The same for photos (``anpr read``, image files) and photos that are only the plate.
         height: Crop height the network reads (a multiple of 16).
         width: Crop width (a multiple of 4); the network reads ``width / 4`` columns.

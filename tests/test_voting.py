@@ -130,12 +130,13 @@ def test_a_sure_second_reading_that_extends_the_first_is_taken():
     short, longer = reading([0, 1, 3, 3, 3], 0.99), reading([0, 1, 2, 3, 3], 0.95)  # "01", "012"
     start, empty = reading([2, 0, 1, 3, 3], 0.95), reading([3, 3, 3, 3, 3], 0.99)  # "201": one more at the start; ""
     row_before, row_after = reading([2, 2, 0, 1, 3], 0.95), reading([0, 1, 2, 2, 3], 0.95)  # "2201", "0122"
-    first = np.stack([short, short, empty, short, short, short])
+    inside, two_inside = reading([0, 2, 1, 3, 3], 0.95), reading([0, 2, 2, 1, 3], 0.95)  # "021": one more inside; "0221"
+    first = np.stack([short, short, empty, short, short, short, short, short])
     second = np.stack([longer, start, reading([2, 3, 3, 3, 3], 0.95), reading([0, 1, 2, 3, 3], 0.5), row_before,
-                       row_after])
-    np.testing.assert_array_equal(extends(first, second), [True, False, False, True, True, True])
+                       row_after, inside, two_inside])
+    np.testing.assert_array_equal(extends(first, second), [True, False, False, True, True, True, True, False])
     chosen = surer(first, second, one_more_confidence=0.7)  # the fourth extends the first but is too unsure of itself
-    np.testing.assert_array_equal(chosen, np.stack([longer, short, empty, short, row_before, row_after]))
+    np.testing.assert_array_equal(chosen, np.stack([longer, short, empty, short, row_before, row_after, inside, short]))
     np.testing.assert_array_equal(surer(first, second), first)  # by default: the surer reading only
 
 
