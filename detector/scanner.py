@@ -202,7 +202,8 @@ class Scanner:
             resolution). With windows re-read too (``spec.reread_widths``), the surer of the two readings is the
             candidate's (:func:`detector.voting.surer`); without, its reading alone. None: windows alone.
         one_more_confidence: With both, the box reading wins where it extends the windows' (one or more characters
-            after them, or two or more before them) and is at least this sure of itself (``surer``).
+            after them, two or more before them, or one more between two of them) and is at least this sure of
+            itself (``surer``).
     """
 
     def __init__(self, spec: ScanSpec, window_shape: tuple[int, int], stride: tuple[int, int], predict_batch: PredictBatch,
