@@ -164,6 +164,27 @@ def surest(readings: np.ndarray) -> np.ndarray:
     return readings[np.arange(len(readings)), reading_confidence(readings).argmax(axis=1)]
 
 
+def agreed(readings: np.ndarray) -> np.ndarray:
+    """Per plate, its first reading where the most of its ``R`` readings agree with its text (:func:`plurality`;
+    ties: the text read first); where the most agree on another text, the geometric mean of those that do
+    (:func:`geometric_mean`). A reading the others bear out keeps its own probabilities, so that agreeing does not
+    make it surer of itself.
+
+    Args:
+        readings: ``(K, R, P, C)`` per-position probabilities of ``R`` readings of each of ``K`` plates, the plate's
+            own reading first.
+
+    Returns:
+        ``(K, P, C)``.
+    """
+    out = readings[:, 0].copy()
+    for k, plate in enumerate(readings):
+        agree = plurality(texts(plate), np.ones(len(plate)))
+        if not agree[0]:
+            out[k] = geometric_mean(plate[agree])
+    return out
+
+
 def surer(first: np.ndarray, second: np.ndarray, one_more_confidence: float = np.inf) -> np.ndarray:
     """Per plate, the reading of two readers that is surer of itself (:func:`reading_confidence`; ties: ``first``),
     except that the second is taken where it extends the first (:func:`extends`: one or more characters after the

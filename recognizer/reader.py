@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from detector.fill import pad_flat
-from detector.voting import read_lengths, reading_confidence, surest
+from detector.voting import agreed, read_lengths, reading_confidence, surest
 from recognizer.decode import FormatCheck, Reading, columns_to_slots, decode, softmax
 from recognizer.deskew import Pose, level_cut, plate_roll, plate_slant, unturned_size
 from recognizer.engine import onnx_session
@@ -41,6 +41,23 @@ def fit_crop(image: np.ndarray, height: int, width: int) -> np.ndarray:
     h, w = image.shape
     shrinking = w > width and h > height
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def jittered(crop: np.ndarray, moves: tuple[tuple[float, float, float], ...]) -> np.ndarray:
+    """Copies of a crop, each moved by ``(dx, dy)`` pixels and scaled by ``scale`` about its centre, its edges
+    repeated where the copy reaches beyond it.
+
+    Args:
+        crop: ``(h, w)`` uint8 crop.
+        moves: ``(dx, dy, scale)`` of each copy.
+
+    Returns:
+        ``(len(moves), h, w)`` uint8.
+    """
+    h, w = crop.shape
+    copies = [cv2.warpAffine(crop, np.float32([[s, 0, (1 - s) * w / 2 + dx], [0, s, (1 - s) * h / 2 + dy]]), (w, h),
+                             flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) for dx, dy, s in moves]
+    return np.array(copies, np.uint8).reshape(len(moves), h, w)
 
 
 def unroll_rows(cut: np.ndarray, split: float, overlap: float, height: int, width: int) -> np.ndarray:
@@ -208,9 +225,27 @@ class CropReader:
         [logits] = self.session.run(None, {self.input: crops[..., None].astype(np.float32)})
         return softmax(logits[:, 0])
 
-    def chars(self, crops: np.ndarray) -> np.ndarray:
-        """``(K, P, C)`` per-position probabilities of crops ``(K, height, width)`` (:meth:`slots`)."""
-        return self.slots(self.columns(crops))
+    def chars(self, crops: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
+        """Per-position probabilities of crops (:meth:`slots`). A crop that reads as some text, less than
+        ``spec.jitter_below`` sure of it, is read with its copies too (``spec.jitter``, :func:`jittered`), and read as
+        the text most of them agree on (:func:`detector.voting.agreed`).
+
+        Args:
+            crops: ``(K, height, width)`` uint8 crops.
+            columns: The crops' own :meth:`columns` where already read; None: read here.
+
+        Returns:
+            ``(K, P, C)``.
+        """
+        slots = self.slots(self.columns(crops) if columns is None else columns)
+        moves = self.spec.jitter
+        read = np.flatnonzero((read_lengths(slots) > 0) & (reading_confidence(slots) < self.spec.jitter_below))
+        if not moves or not len(read):
+            return slots
+        copies = np.concatenate([jittered(crops[k], moves) for k in read])
+        more = self.slots(self.columns(copies)).reshape(len(read), len(moves), *slots.shape[1:])
+        slots[read] = agreed(np.concatenate([slots[read, None], more], axis=1))
+        return slots
 
     def slots(self, columns: np.ndarray) -> np.ndarray:
         """``(K, P, C)`` per-position probabilities of crops' ``(K, T, C)`` columns: the best CTC path's, fitted to
@@ -227,7 +262,8 @@ class CropReader:
 
         A crop whose reading reaches within ``spec.edge_columns`` columns of one of its ends may hold a plate wider
         than its box (the scan's boxes fall short of long plates' ends): it is cut again, at the same pose, widened
-        by ``spec.edge_widen`` of the plate's width on that side (:func:`edge_widening`), and read from that cut.
+        by ``spec.edge_widen`` of the plate's width on that side (:func:`edge_widening`), and read from that cut;
+        an unsure crop is read with its jittered copies too (:meth:`chars`).
         A box narrower than ``spec.two_rows_max_aspect`` is also read as two rows (:meth:`two_row_slots`,
         :func:`one_or_two_rows`).
 
@@ -242,13 +278,15 @@ class CropReader:
         if not len(boxes):
             return self.chars(np.zeros((0, self.spec.height, self.spec.width), np.uint8))
         poses, crops = zip(*(posed_crop(gray, tuple(box), self.spec) for box in boxes))
-        columns = self.columns(np.stack(crops))
+        crops = np.stack(crops)
+        columns = self.columns(crops)
         widen = edge_widening(columns, self.spec.edge_columns, self.spec.edge_widen)
         again = np.flatnonzero(widen.any(axis=1))
         if len(again):
-            columns[again] = self.columns(np.stack([cut_at_pose(gray, tuple(boxes[k]), self.spec, poses[k],
-                                                                tuple(widen[k])) for k in again]))
-        slots = self.slots(columns)
+            crops[again] = np.stack([cut_at_pose(gray, tuple(boxes[k]), self.spec, poses[k], tuple(widen[k]))
+                                     for k in again])
+            columns[again] = self.columns(crops[again])
+        slots = self.chars(crops, columns)
         two = np.flatnonzero(boxes[:, 2] < self.spec.two_rows_max_aspect * boxes[:, 3])
         if len(two):
             cuts = [cut_at_pose(gray, tuple(boxes[k]), self._two_row_cut, poses[k]) for k in two]
@@ -268,7 +306,7 @@ class CropReader:
         splits = self.spec.two_rows_splits
         unrolled = np.stack([unroll_rows(cut, split, self.spec.two_rows_overlap, self.spec.height, self.spec.width)
                              for cut in cuts for split in splits])
-        slots = self.chars(unrolled)
+        slots = self.slots(self.columns(unrolled))
         return surest(slots.reshape(len(cuts), len(splits), *slots.shape[1:]))
 
     def read_whole(self, gray: np.ndarray) -> np.ndarray:

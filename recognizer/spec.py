@@ -397,6 +397,13 @@ class ReaderSpec(StrictModel):
             and that reading is kept where it reads more characters and is surer of itself (0: never).
         two_rows_splits: Where a plate's cut is parted into its two rows, as shares of its height.
         two_rows_overlap: Share of the cut's height each row's strip reaches beyond the split.
+        jitter: Copies of each crop read beside it, each ``(dx, dy, scale)``: moved by ``dx``, ``dy`` pixels of the
+            reader's input and scaled by ``scale`` about its centre. The reading most of the crop and its copies agree
+            on is kept (ties: the crop's own), since a reading can turn on a pixel's shift (empty: the crop alone).
+        jitter_below: Only crops read less sure of themselves than this (:func:`detector.voting.reading_confidence`)
+            are read with their copies.
+        jitter_streams: Read a stream's crops with their copies too, not only photos' (each copy costs one more
+            crop reading per candidate and frame).
     """
 
     streams: ReadingMode = "crop"
@@ -420,6 +427,10 @@ class ReaderSpec(StrictModel):
     two_rows_max_aspect: float = Field(2.3, ge=0)
     two_rows_splits: tuple[Annotated[float, Field(gt=0, lt=1)], ...] = (0.45, 0.5, 0.55)
     two_rows_overlap: float = Field(0.08, ge=0, lt=0.5)
+    jitter: tuple[tuple[float, float, Annotated[float, Field(gt=0)]], ...] = (
+        (-2, 0, 1), (2, 0, 1), (0, -1, 1), (0, 1, 1), (0, 0, 0.94), (0, 0, 1.06), (-1, 0, 0.97), (1, 0, 1.03))
+    jitter_below: float = Field(0.9, ge=0)
+    jitter_streams: bool = False
 
     @field_validator("two_rows_splits")
     @classmethod

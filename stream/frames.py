@@ -37,7 +37,8 @@ def load_crop_reader(config: AppConfig, photos: bool = True) -> CropReader:
     Args:
         config: The application config.
         photos: It reads photos; False: a stream's frames, where turned plates are cut level and slanted ones
-            upright only with ``reader.deskew_streams``.
+            upright only with ``reader.deskew_streams``, and crops read with their jittered copies only with
+            ``reader.jitter_streams``.
 
     Raises:
         FileNotFoundError: If ``reader.onnx`` is missing.
@@ -48,6 +49,8 @@ def load_crop_reader(config: AppConfig, photos: bool = True) -> CropReader:
     spec = config.reader
     if not photos and not spec.deskew_streams:
         spec = spec.model_copy(update={"deskew_max_degrees": 0.0, "slant_max_degrees": 0.0})
+    if not photos and not spec.jitter_streams:
+        spec = spec.model_copy(update={"jitter": ()})
     return CropReader(resolve(spec.onnx), model, spec, config.recognizer.threads, fit)
 
 

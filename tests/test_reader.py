@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 
 from detector.fill import pad_flat
-from recognizer.reader import CropReader, cut_crop, edge_widening, fit_crop, one_or_two_rows, unroll_rows
+from recognizer.reader import (CropReader, cut_crop, edge_widening, fit_crop, jittered, one_or_two_rows,
+                               unroll_rows)
 from recognizer.spec import ModelSpec, PlateFormat, ReaderSpec, RendererSpec, TrainSpec
 from recognizer.synth.crops import CropGenerator
 
@@ -94,6 +95,19 @@ def test_a_reading_that_reaches_an_end_of_its_crop_widens_the_cut_on_that_side()
     np.testing.assert_allclose(edge_widening(columns, 1, 0.15),
                                [[0, 0], [0.15, 0], [0, 0.15], [0.15, 0.15], [0, 0]])
     assert not edge_widening(columns, 0, 0.15)[1:3].any()  # one column from the end is not at it
+
+
+def test_jittered_copies_move_and_scale_the_crop_about_its_centre():
+    crop = np.zeros((8, 16), np.uint8)
+    crop[2:6, 6:10] = 200  # a 4x4 square in the middle, its edges the background
+    copies = jittered(crop, ((0, 0, 1.0), (2, 0, 1.0), (0, -1, 1.0), (0, 0, 0.5)))
+    assert copies.shape == (4, 8, 16) and copies.dtype == np.uint8
+    np.testing.assert_array_equal(copies[0], crop)
+    np.testing.assert_array_equal(copies[1][:, 2:], crop[:, :-2])  # two pixels right
+    np.testing.assert_array_equal(copies[2][:-1], crop[1:])  # one pixel up
+    rows, cols = np.nonzero(copies[3] > 100)
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (3, 4, 7, 8)  # halved about the centre
+    assert jittered(crop, ()).shape == (0, 8, 16)
 
 
 def test_a_tiny_run_renders_a_bank_trains_resumes_exports_and_reads(tmp_path: Path):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from detector.voting import (extends, geometric_mean, plurality, read_lengths, reading_confidence, surer,
-                             surest, texts, votes_by_length)
+from detector.voting import (agreed, extends, geometric_mean, plurality, read_lengths, reading_confidence,
+                             surer, surest, texts, votes_by_length)
 from recognizer.decode import decode
 from recognizer.spec import ModelSpec
 
@@ -119,6 +119,19 @@ def test_the_surest_reading_of_each_plate_is_kept():
                          [[unsure, blank], [sure, sure]],  # plate 1: its second
                          [[sure, blank], [sure, blank]]])  # plate 2: a tie keeps the first
     np.testing.assert_array_equal(surest(readings), readings[[0, 1, 2], [0, 1, 0]])
+
+
+def test_the_reading_most_copies_agree_on_is_kept():
+    a, b, blank = [0.8, 0.2, 0.0], [0.3, 0.7, 0.0], [0.0, 0.0, 1.0]  # classes: two characters and "no character"
+    sure_b, sure_a = [0.05, 0.95, 0.0], [0.95, 0.05, 0.0]
+    readings = np.array([[[a, blank], [sure_b, blank], [b, blank]],  # plate 0: two of three read the second class
+                         [[a, blank], [sure_b, blank], [a, a]],  # plate 1: three texts, one each
+                         [[a, a], [b, b], [sure_a, a]]])  # plate 2: the first reading's text wins, two to one
+    voted = agreed(readings)
+    np.testing.assert_allclose(voted[0], geometric_mean(readings[0, 1:]))  # the two that agree, combined
+    assert voted[0, 0].argmax() == 1 and 0.7 < voted[0, 0, 1] < 0.95
+    np.testing.assert_array_equal(voted[1], readings[1, 0])  # a tie keeps the first reading
+    np.testing.assert_array_equal(voted[2], readings[2, 0])  # borne out: its own probabilities, no surer
 
 
 def test_a_sure_second_reading_that_extends_the_first_is_taken():
