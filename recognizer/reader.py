@@ -239,8 +239,10 @@ class CropReader:
         """
         slots = self.slots(self.columns(crops) if columns is None else columns)
         moves = self.spec.jitter
+        if not moves:
+            return slots
         read = np.flatnonzero((read_lengths(slots) > 0) & (reading_confidence(slots) < self.spec.jitter_below))
-        if not moves or not len(read):
+        if not len(read):
             return slots
         copies = np.concatenate([jittered(crops[k], moves) for k in read])
         more = self.slots(self.columns(copies)).reshape(len(read), len(moves), *slots.shape[1:])
