@@ -50,7 +50,8 @@ def contained_share(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(area > 0, inter / np.maximum(area, 1e-12), 0.0)
 
 
-def inside_larger(boxes: np.ndarray, share: float, lengths: np.ndarray | None = None) -> np.ndarray:
+def inside_larger(boxes: np.ndarray, share: float, lengths: np.ndarray | None = None,
+                  hosts: np.ndarray | None = None, max_height: float | None = None) -> np.ndarray:
     """Which boxes lie mostly inside a larger box of the same set (a plate read in part, beside the whole).
 
     Args:
@@ -59,6 +60,8 @@ def inside_larger(boxes: np.ndarray, share: float, lengths: np.ndarray | None = 
         lengths: ``(N,)`` characters read in each box, if known: a part of a plate shows fewer characters than the
             whole, so a box counts as inside only a larger one that reads more (a plate inside a bumper or sign that
             a coarse level took for a plate, and read as a few stray characters, is kept).
+        hosts: ``(N,)`` booleans, which boxes may hold others; None: every box.
+        max_height: A box counts as inside only a larger one at least ``1 / max_height`` times as tall; None: any.
 
     Returns:
         ``(N,)`` booleans.
@@ -66,8 +69,12 @@ def inside_larger(boxes: np.ndarray, share: float, lengths: np.ndarray | None = 
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     area = boxes[:, 2] * boxes[:, 3]
     inside = (contained_share(boxes, boxes) >= share) & (area[None, :] > area[:, None])
+    if max_height is not None:
+        inside &= boxes[:, 3][:, None] <= max_height * boxes[:, 3][None, :]
     if lengths is not None:
         inside &= np.asarray(lengths)[None, :] > np.asarray(lengths)[:, None]
+    if hosts is not None:
+        inside &= np.asarray(hosts, bool)[None, :]
     return inside.any(axis=1)
 
 

@@ -234,6 +234,9 @@ class ReadSpec(StrictModel):
             that too).
         tie_ratio: ... and only where that text is at least this share as probable as the network's own reading
             (the formats break near-ties; a sign's or a dealer frame's text is not bent into a plate's).
+        text_line_height: A read that fits none of the formats, lying inside (``scan.merge_contained``) a larger
+            read that fits one and at most this share of its height, is a line of text on that plate (a city or
+            state name, a dealer's name), not a plate: dropped. 0: never.
     """
 
     formats: list[str] | None = None
@@ -241,6 +244,7 @@ class ReadSpec(StrictModel):
     min_length: int = Field(4, ge=1)
     tie_break: bool = True
     tie_ratio: float = Field(0.001, ge=0, le=1)
+    text_line_height: float = Field(0.4, ge=0, le=1)
 
 
 class TrainSpec(StrictModel):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
+from detector.geometry import inside_larger
 from detector.scanner import Scanner
 from detector.types import Candidate, StageTimes
 from detector.schedule import FocusedScanner
@@ -83,14 +84,18 @@ def build_scanner(config: AppConfig, network: PlateNetwork, scan: ScanSpec | Non
 
 
 def to_reads(candidates: list[Candidate], config: AppConfig, frame: int, time_s: float) -> list[PlateRead]:
-    """Decodes a frame's candidates into reads, leaving out those shorter than ``read.min_length``."""
-    reads, check = [], config.format_check
-    for c in candidates:
-        reading = decode(c.chars, config.model, check)
-        if len(reading.text) < check.min_length:
-            continue
-        reads.append(PlateRead(frame, time_s, c.box, c.presence, c.chars, reading.text, reading.confidence, zone=c.zone))
-    return reads
+    """Decodes a frame's candidates into reads, leaving out those shorter than ``read.min_length``, and the lines of
+    text on a plate (``read.text_line_height``): reads that fit none of the camera's plate formats, lying inside a
+    larger read that fits one and far less tall."""
+    check = config.format_check
+    readings = [decode(c.chars, config.model, check) for c in candidates]
+    fits = np.array([r.plate_format is not None for r in readings], bool)
+    boxes = np.array([c.box for c in candidates], np.float64).reshape(-1, 4)
+    on_plate = inside_larger(boxes, config.scan.merge_contained, hosts=fits, max_height=config.read.text_line_height)
+    on_plate &= ~fits
+    return [PlateRead(frame, time_s, c.box, c.presence, c.chars, r.text, r.confidence, zone=c.zone)
+            for c, r, dropped in zip(candidates, readings, on_plate)
+            if len(r.text) >= check.min_length and not dropped]
 
 
 @dataclass(frozen=True)

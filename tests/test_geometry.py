@@ -32,6 +32,12 @@ def test_inside_larger_marks_part_reads_only():
     plate_in_bumper = np.array([[630, 634, 82, 41], [559, 611, 250, 120]])
     np.testing.assert_array_equal(inside_larger(plate_in_bumper, 0.6, np.array([6, 4])), [False, False])
     np.testing.assert_array_equal(inside_larger(plate_in_bumper, 0.6, np.array([3, 7])), [True, False])
+    # only the boxes marked as hosts hold others
+    np.testing.assert_array_equal(inside_larger(plate_in_bumper, 0.6, hosts=np.array([True, False])), [False, False])
+    np.testing.assert_array_equal(inside_larger(plate_in_bumper, 0.6, hosts=np.array([False, True])), [True, False])
+    # ... and only a box at least 1 / max_height times as tall (41 / 120 = 0.34)
+    np.testing.assert_array_equal(inside_larger(plate_in_bumper, 0.6, max_height=0.3), [False, False])
+    np.testing.assert_array_equal(inside_larger(plate_in_bumper, 0.6, max_height=0.4), [True, False])
 
 
 def test_group_overlapping_seeds_by_score():

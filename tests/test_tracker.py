@@ -103,6 +103,34 @@ def test_readings_shorter_than_a_plate_are_not_reads():
     assert config.model_copy(update={"read": config.read.model_copy(update={"min_length": 1})}).format_check.min_length == 1
 
 
+def test_text_on_a_plate_that_fits_no_format_is_not_a_plate():
+    """A city line read inside a Brazilian plate's box (as in ``openalpr_br``) is dropped; the same text alone,
+    inside a box whose reading fits no format either, or half as tall as the box around it, is kept."""
+    from detector.types import Candidate
+    from stream.config import AppConfig
+    from stream.frames import to_reads
+
+    config = AppConfig()
+    classes = config.model.classes
+
+    def candidate(text: str, box: tuple[float, float, float, float]) -> Candidate:
+        chars = np.full((config.model.positions, classes), 0.01)
+        for i in range(config.model.positions):
+            chars[i, config.model.alphabet.index(text[i]) if i < len(text) else classes - 1] = 1.0
+        return Candidate(box, 0.99, chars / chars.sum(axis=-1, keepdims=True), 3)
+
+    plate, city_line = (224.0, 333.0, 775.0, 280.0), (506.0, 377.0, 217.0, 49.0)
+    texts = lambda candidates: [r.text for r in to_reads(candidates, config, 0, 0.0)]
+    assert texts([candidate("JGZ3298", plate), candidate("DFBRASLIA", city_line)]) == ["JGZ3298"]
+    assert texts([candidate("DFBRASLIA", city_line)]) == ["DFBRASLIA"]
+    assert texts([candidate("1H1H1H1H1", plate), candidate("DFBRASLIA", city_line)]) == ["1H1H1H1H1", "DFBRASLIA"]
+    # a plate (NEILDMND, 8 characters, fitting no default format) inside a large false read that fits one
+    assert texts([candidate("CD07", (714.0, 584.0, 574.0, 232.0)), candidate("NEILDMND", (841.0, 666.0, 227.0, 113.0))]) \
+        == ["CD07", "NEILDMND"]
+    # a read that fits a format is kept wherever it lies
+    assert texts([candidate("JGZ3298", plate), candidate("ABC1234", city_line)]) == ["JGZ3298", "ABC1234"]
+
+
 def test_only_the_most_present_read_of_a_live_track_keeps_its_snapshot_crops():
     """A long track holds one frame's snapshot crops, not every frame's; the event's snapshot is the most present
     read's (the first on a tie)."""
