@@ -137,6 +137,7 @@ class CropReading:
         presence: Largest presence among the windows that read it.
         chars: ``(P, C)`` character probabilities of that window.
         box: ``(x, y, w, h)`` of the plate in the crop's pixels, as that window's box head places it.
+        plate_format: Name of the configured format the text fits, or None.
     """
 
     text: str
@@ -144,6 +145,7 @@ class CropReading:
     presence: float
     chars: np.ndarray
     box: tuple[float, float, float, float]
+    plate_format: str | None = None
 
 
 def read_crops(network: PlateNetwork, grays: list[np.ndarray], model: ModelSpec, check: FormatCheck = FormatCheck(),
@@ -190,7 +192,8 @@ def crop_readings(network: PlateNetwork, grays: list[np.ndarray], model: ModelSp
                        key=lambda i: scores.presence[i])
             place = placements[(start + first) // per_crop][best - first]
             box = place.crop_box(scores.boxes[best], model.window_shape)
-            readings.append(CropReading(text, decoded[best].confidence, float(scores.presence[best]), chars[best], box))
+            readings.append(CropReading(text, decoded[best].confidence, float(scores.presence[best]), chars[best], box,
+                                        decoded[best].plate_format))
     return readings
 
 

@@ -269,7 +269,8 @@ def _cmd_read(config: AppConfig, args: argparse.Namespace) -> int:
             ms = (time.monotonic() - started) * 1000
             if args.json:
                 record = {"file": path.name, "plates": [
-                    {"text": p.text, "confidence": round(p.confidence, 4), "box": [int(round(v)) for v in p.box]}
+                    {"text": p.text, "confidence": round(p.confidence, 4), "box": [int(round(v)) for v in p.box],
+                     "format": p.plate_format}
                     for p in plates], "ms": round(ms, 1)}
                 print(json.dumps(record), flush=True)
             else:

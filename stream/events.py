@@ -64,6 +64,7 @@ subscribers that missed it.
     plate: Best reading of this frame alone.
     confidence: Its probability.
     box: ``[x, y, w, h]`` of the plate in the frame (pixels).
+    plate_format: Configured format ``plate`` fits, or null.
 
 ``heartbeat`` (:class:`Heartbeat`): the camera's figures, every ``publish.heartbeat_s`` seconds.
     type: ``heartbeat``.
@@ -138,6 +139,7 @@ class PlateRead:
         plate_crop: ``(h, w, 3)`` image of the plate, when snapshots are kept.
         vehicle_crop: ``(h, w, 3)`` image of the vehicle around it, when snapshots are kept.
         zone: Name of the camera's zone the plate's centre lies in; None when the camera has no zones.
+        plate_format: Name of the configured format ``text`` fits, or None.
     """
 
     frame: int
@@ -150,6 +152,7 @@ class PlateRead:
     plate_crop: np.ndarray | None = None
     vehicle_crop: np.ndarray | None = None
     zone: str | None = None
+    plate_format: str | None = None
 
 
 @dataclass(frozen=True)
@@ -241,12 +244,13 @@ class Read(WireMessage):
     plate: str
     confidence: float
     box: list[int]
+    plate_format: str | None = None
 
     @classmethod
     def of(cls, read: PlateRead, camera: str) -> "Read":
         """The message of a camera's read."""
         return cls(camera=camera, frame=read.frame, plate=read.text, confidence=round(read.confidence, 4),
-                   box=[int(round(v)) for v in read.box])
+                   box=[int(round(v)) for v in read.box], plate_format=read.plate_format)
 
 
 @dataclass(frozen=True, kw_only=True)

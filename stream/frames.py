@@ -93,7 +93,8 @@ def to_reads(candidates: list[Candidate], config: AppConfig, frame: int, time_s:
     boxes = np.array([c.box for c in candidates], np.float64).reshape(-1, 4)
     on_plate = inside_larger(boxes, config.scan.merge_contained, hosts=fits, max_height=config.read.text_line_height)
     on_plate &= ~fits
-    return [PlateRead(frame, time_s, c.box, c.presence, c.chars, r.text, r.confidence, zone=c.zone)
+    return [PlateRead(frame, time_s, c.box, c.presence, c.chars, r.text, r.confidence, zone=c.zone,
+                      plate_format=r.plate_format)
             for c, r, dropped in zip(candidates, readings, on_plate)
             if len(r.text) >= check.min_length and not dropped]
 

@@ -184,7 +184,8 @@ class StillReader:
         if self.config.reader.photos == "both":
             chars = surer(windows.chars[None], chars[None], self.config.reader.one_more_confidence)[0]
         reading = decode(chars, self.config.model, self.config.format_check)
-        return replace(windows, text=reading.text, confidence=reading.confidence, chars=chars)
+        return replace(windows, text=reading.text, confidence=reading.confidence, chars=chars,
+                       plate_format=reading.plate_format)
 
     def read_whole(self, gray: np.ndarray) -> PlateRead | None:
         """The photo read as one plate (:meth:`plate_reading`), its box within the photo where the window network
@@ -195,7 +196,8 @@ class StillReader:
         if reading.presence < self.config.scan.presence_threshold or len(reading.text) < check.min_length:
             return None
         box = photo_box(reading.box, gray.shape) or (0.0, 0.0, float(gray.shape[1]), float(gray.shape[0]))
-        return PlateRead(0, 0.0, box, reading.presence, reading.chars, reading.text, reading.confidence)
+        return PlateRead(0, 0.0, box, reading.presence, reading.chars, reading.text, reading.confidence,
+                         plate_format=reading.plate_format)
 
     def close(self) -> None:
         """Stops every frame reader's threads."""

@@ -24,7 +24,7 @@ EVENT = PlateEvent(epoch="e1", seq=7, camera="gate", plate="AB12CDE", confidence
                    alerts=(AlertMatch("stolen", "AB12*", 0),))
 BEAT = Heartbeat(camera="gate", frames_read=120, frames_processed=118, frames_dropped=2, frames_skipped=0,
                  reconnects=1, fps=11.8, queue_depth=1)
-READ = Read(camera="gate", frame=40, plate="AB12CDE", confidence=0.8765, box=[10, 20, 90, 30])
+READ = Read(camera="gate", frame=40, plate="AB12CDE", confidence=0.8765, box=[10, 20, 90, 30], plate_format="uk_front")
 EXAMPLES: list[WireMessage] = [EVENT, Alert.of(EVENT, EVENT.alerts[0], 3), READ, BEAT]
 
 
@@ -33,13 +33,14 @@ def test_heartbeat_and_read_json_are_the_fields_in_order_compact():
                               '"frames_dropped":2,"frames_skipped":0,"reconnects":1,"fps":11.8,"queue_depth":1,'
                               '"replay_alive":null}')
     assert READ.to_json() == ('{"type":"read","camera":"gate","frame":40,"plate":"AB12CDE","confidence":0.8765,'
-                              '"box":[10,20,90,30]}')
+                              '"box":[10,20,90,30],"plate_format":"uk_front"}')
 
 
 def test_a_read_message_rounds_the_confidence_and_the_box():
-    read = PlateRead(40, 4.0, (9.6, 20.4, 90.5, 29.5), 0.99, np.zeros((2, 3)), "AB12CDE", 0.876543)
+    read = PlateRead(40, 4.0, (9.6, 20.4, 90.5, 29.5), 0.99, np.zeros((2, 3)), "AB12CDE", 0.876543,
+                     plate_format="uk_front")
     assert Read.of(read, "gate") == Read(camera="gate", frame=40, plate="AB12CDE", confidence=0.8765,
-                                         box=[10, 20, 90, 30])
+                                         box=[10, 20, 90, 30], plate_format="uk_front")
 
 
 @pytest.mark.parametrize("message", EXAMPLES, ids=lambda m: m.topic)

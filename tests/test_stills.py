@@ -55,8 +55,8 @@ def labelled_boxes(folder: Path) -> dict[str, list[int]]:
         return {row["file"]: [int(row[k]) for k in ("x", "y", "w", "h")] for row in csv.DictReader(handle)}
 
 
-def overlapping_text(line: dict, box: list[int]) -> str | None:
-    """Text of the read plate that overlaps the labelled box by the eval's IoU, if any."""
+def overlapping_plate(line: dict, box: list[int]) -> dict | None:
+    """The read plate that overlaps the labelled box by the eval's IoU, if any."""
     import numpy as np
 
     from detector.geometry import iou
@@ -64,7 +64,13 @@ def overlapping_text(line: dict, box: list[int]) -> str | None:
     if not line["plates"]:
         return None
     overlaps = iou(np.array([box], float), np.array([p["box"] for p in line["plates"]], float))[0]
-    return line["plates"][int(overlaps.argmax())]["text"] if overlaps.max() >= 0.4 else None
+    return line["plates"][int(overlaps.argmax())] if overlaps.max() >= 0.4 else None
+
+
+def overlapping_text(line: dict, box: list[int]) -> str | None:
+    """Text of the read plate that overlaps the labelled box by the eval's IoU, if any."""
+    plate = overlapping_plate(line, box)
+    return None if plate is None else plate["text"]
 
 
 def test_read_finds_every_plate_and_prints_one_json_line_per_image(demo_stills):
@@ -74,9 +80,11 @@ def test_read_finds_every_plate_and_prints_one_json_line_per_image(demo_stills):
     boxes = labelled_boxes(demo_stills)
     for line in lines:
         assert line["ms"] > 0
-        assert overlapping_text(line, boxes[line["file"]]) is not None, line
+        plate = overlapping_plate(line, boxes[line["file"]])
+        assert plate is not None, line
+        assert plate["format"] in ("uk_front", "es"), plate  # the demo's British and Spanish plates fit their formats
         for plate in line["plates"]:
-            assert set(plate) == {"text", "confidence", "box"} and len(plate["box"]) == 4
+            assert set(plate) == {"text", "confidence", "box", "format"} and len(plate["box"]) == 4
             assert 0.0 <= plate["confidence"] <= 1.0
 
 
