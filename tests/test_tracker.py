@@ -84,20 +84,23 @@ def test_far_jump_soon_after_a_read_is_a_new_track():
     assert len(tracker.flush()) == 2
 
 
-def test_readings_shorter_than_a_plate_are_not_reads():
+def candidate(text: str, box: tuple[float, float, float, float] = (10.0, 20.0, 90.0, 30.0)):
+    """A scanner's candidate that reads ``text`` surely, with the default config's alphabet and positions."""
     from detector.types import Candidate
+    from stream.config import AppConfig
+
+    model = AppConfig().model
+    chars = np.full((model.positions, model.classes), 0.01)
+    for i in range(model.positions):
+        chars[i, model.alphabet.index(text[i]) if i < len(text) else model.classes - 1] = 1.0
+    return Candidate(box, 0.99, chars / chars.sum(axis=-1, keepdims=True), 3)
+
+
+def test_readings_shorter_than_a_plate_are_not_reads():
     from stream.config import AppConfig
     from stream.frames import to_reads
 
     config = AppConfig()
-    classes = config.model.classes
-
-    def candidate(text: str) -> Candidate:
-        chars = np.full((config.model.positions, classes), 0.01)
-        for i in range(config.model.positions):
-            chars[i, config.model.alphabet.index(text[i]) if i < len(text) else classes - 1] = 1.0
-        return Candidate((10.0, 20.0, 90.0, 30.0), 0.99, chars / chars.sum(axis=-1, keepdims=True), 3)
-
     reads = to_reads([candidate("H"), candidate("AB12"), candidate("TS5"), candidate("AB12CDE")], config, 7, 0.3)
     assert [r.text for r in reads] == ["AB12", "AB12CDE"]
     assert config.model_copy(update={"read": config.read.model_copy(update={"min_length": 1})}).format_check.min_length == 1
@@ -106,19 +109,10 @@ def test_readings_shorter_than_a_plate_are_not_reads():
 def test_text_on_a_plate_that_fits_no_format_is_not_a_plate():
     """A city line read inside a Brazilian plate's box (as in ``openalpr_br``) is dropped; the same text alone,
     inside a box whose reading fits no format either, or half as tall as the box around it, is kept."""
-    from detector.types import Candidate
     from stream.config import AppConfig
     from stream.frames import to_reads
 
     config = AppConfig()
-    classes = config.model.classes
-
-    def candidate(text: str, box: tuple[float, float, float, float]) -> Candidate:
-        chars = np.full((config.model.positions, classes), 0.01)
-        for i in range(config.model.positions):
-            chars[i, config.model.alphabet.index(text[i]) if i < len(text) else classes - 1] = 1.0
-        return Candidate(box, 0.99, chars / chars.sum(axis=-1, keepdims=True), 3)
-
     plate, city_line = (224.0, 333.0, 775.0, 280.0), (506.0, 377.0, 217.0, 49.0)
     texts = lambda candidates: [r.text for r in to_reads(candidates, config, 0, 0.0)]
     assert texts([candidate("JGZ3298", plate), candidate("DFBRASLIA", city_line)]) == ["JGZ3298"]
