@@ -4,6 +4,8 @@ calibrate-gate, train-reader, export, average, bench, demo."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
 import json
 import logging
 import sys
@@ -81,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="one JSON line per set instead of the table")
     ev.add_argument("--lengths", type=_lengths, help="only plates of N or N-M characters")
     ev.add_argument("--limit", type=int, help="only the first N images")
+    ev.add_argument("--errors", type=Path, metavar="CSV",
+                    help="write every plate not read exactly, and every false event of a clip, to this CSV file")
 
     subscribe = sub.add_parser("subscribe", parents=[common], help="print published events as JSON lines")
     subscribe.add_argument("endpoint", nargs="?", help="publisher endpoint (default from config)")
@@ -296,13 +300,21 @@ def _cmd_eval(config: AppConfig, args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{'set':24} {'kind':6} {'items':>5} {'exact':>6} {'O/0':>6} {'found':>6} {'false':>5} {'dup':>3} "
               f"{'ms/item':>7}", flush=True)
-    for score in evaluate(args.path, config, network, args.lengths, args.limit):
-        if args.json:
-            print(json.dumps(asdict(score)), flush=True)
-            continue
-        print(f"{score.name[:24]:24} {score.kind:6} {score.items:5d} {share(score.exact):>6} {share(score.exact_o0):>6} "
-              f"{share(score.found):>6} {count(score.false_reads):>5} {count(score.duplicates):>3} {score.ms:7.0f}",
-              flush=True)
+    with args.errors.open("w", newline="") if args.errors is not None else contextlib.nullcontext() as handle:
+        errors = None if handle is None else csv.writer(handle)
+        if errors is not None:
+            errors.writerow(["set", "file", "truth", "read", "confidence"])
+        for score in evaluate(args.path, config, network, args.lengths, args.limit):
+            if errors is not None:
+                errors.writerows([score.name, e.file, e.truth, e.read, "" if e.confidence is None else
+                                  round(e.confidence, 4)] for e in score.errors)
+                handle.flush()
+            if args.json:
+                print(json.dumps({k: v for k, v in asdict(score).items() if k != "errors"}), flush=True)
+                continue
+            print(f"{score.name[:24]:24} {score.kind:6} {score.items:5d} {share(score.exact):>6} "
+                  f"{share(score.exact_o0):>6} {share(score.found):>6} {count(score.false_reads):>5} "
+                  f"{count(score.duplicates):>3} {score.ms:7.0f}", flush=True)
     return 0
 
 

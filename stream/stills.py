@@ -213,6 +213,24 @@ class StillReader:
 
 
 @dataclass(frozen=True)
+class ItemError:
+    """One thing a set's reading got wrong (``anpr eval --errors``).
+
+    Attributes:
+        file: The photo, crop or clip.
+        truth: The labelled plate; empty for a false plate event of a clip.
+        read: What was read there: the text of the read whose box overlaps the label most, every read of a photo
+            without boxes (space-separated), a crop's reading, a clip's false event; empty where nothing was.
+        confidence: That reading's probability, where there is one reading.
+    """
+
+    file: str
+    truth: str
+    read: str
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
 class SetScore:
     """How one labelled set was read: one row of ``anpr eval``'s table.
 
@@ -229,6 +247,7 @@ class SetScore:
             events whose text is in no truth row. None for crops.
         duplicates: Video: plate events beyond the first of a truth plate; None otherwise.
         ms: Median milliseconds per image (video: per frame, end to end).
+        errors: Every labelled plate not read exactly, and every false plate event of a clip.
     """
 
     name: str
@@ -240,6 +259,7 @@ class SetScore:
     false_reads: int | None
     duplicates: int | None
     ms: float
+    errors: tuple[ItemError, ...] = ()
 
 
 def is_crop_set(rows: list[LabelledPlate], sample: int = 5) -> bool:
@@ -259,7 +279,7 @@ def evaluate_crops(name: str, rows: list[LabelledPlate], config: AppConfig, netw
     """Scores a crop set with the reader alone, each crop read as a photo that is only the plate is
     (:meth:`StillReader.plate_reading`: ``reader.photos``)."""
     exact = o0 = total = 0
-    times = []
+    times, errors = [], []
     with StillReader(config, network) as reader:
         for row in tqdm(rows, desc=name, mininterval=2):
             gray = cv2.imread(str(row.path), cv2.IMREAD_GRAYSCALE)
@@ -267,13 +287,15 @@ def evaluate_crops(name: str, rows: list[LabelledPlate], config: AppConfig, netw
                 log.warning("skipping unreadable image %s", row.path)
                 continue
             started = time.monotonic()
-            text = reader.plate_reading(gray).text
+            reading = reader.plate_reading(gray)
             times.append((time.monotonic() - started) * 1000)
             total += 1
-            exact += text == row.text
-            o0 += o0_equal(text, row.text)
+            exact += reading.text == row.text
+            o0 += o0_equal(reading.text, row.text)
+            if reading.text != row.text:
+                errors.append(ItemError(row.path.name, row.text, reading.text, reading.confidence))
     return SetScore(name, "crops", total, _share(exact, total), _share(o0, total), None, None, None,
-                    float(np.median(times)) if times else 0.0)
+                    float(np.median(times)) if times else 0.0, tuple(errors))
 
 
 def evaluate_stills(name: str, rows: list[LabelledPlate], reader: StillReader) -> SetScore:
@@ -283,7 +305,7 @@ def evaluate_stills(name: str, rows: list[LabelledPlate], reader: StillReader) -
     for row in rows:
         by_file[row.path].append(row)
     exact = o0 = found = total = false_reads = 0
-    times = []
+    times, errors = [], []
     with_boxes = any(r.box is not None for r in rows)
     for path in tqdm(list(by_file), desc=name, mininterval=2):
         image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
@@ -301,19 +323,25 @@ def evaluate_stills(name: str, rows: list[LabelledPlate], reader: StillReader) -
                 exact += row.text in texts
                 o0 += any(o0_equal(t, row.text) for t in texts)
                 matched |= np.array([o0_equal(t, row.text) for t in texts], bool)
+                if row.text not in texts:
+                    errors.append(ItemError(path.name, row.text, " ".join(texts),
+                                            reads[0].confidence if len(reads) == 1 else None))
                 continue
             overlaps = iou(np.array([row.box], np.float64), np.array([r.box for r in reads]))[0]
             matched |= overlaps >= FOUND_IOU
             if overlaps.max() < FOUND_IOU:
+                errors.append(ItemError(path.name, row.text, ""))
                 continue
             found += 1
-            text = reads[int(np.argmax(overlaps))].text
-            exact += text == row.text
-            o0 += o0_equal(text, row.text)
+            read = reads[int(np.argmax(overlaps))]
+            exact += read.text == row.text
+            o0 += o0_equal(read.text, row.text)
+            if read.text != row.text:
+                errors.append(ItemError(path.name, row.text, read.text, read.confidence))
         false_reads += int((~matched).sum())
     return SetScore(name, "stills", total, _share(exact, total), _share(o0, total),
                     _share(found, total) if with_boxes else None, false_reads, None,
-                    float(np.median(times)) if times else 0.0)
+                    float(np.median(times)) if times else 0.0, tuple(errors))
 
 
 def evaluate_manifest(manifest: Path, config: AppConfig, network: PlateNetwork,
@@ -380,6 +408,9 @@ def evaluate(path: Path, config: AppConfig, network: PlateNetwork, lengths: tupl
         clip = clip_of(folder)
         result = run_clip(clip.video, config, network)
         score = score_events(result.texts, clip.plates)
+        errors = [ItemError(clip.video.name, plate, "") for plate in dict.fromkeys(clip.plates)
+                  if plate not in result.texts]
+        errors += [ItemError(clip.video.name, "", text) for text in result.texts if text not in clip.plates]
         yield SetScore(folder.name, "video", len(clip.plates), _share(score.read, len(clip.plates)),
                        _share(score.read_o0, len(clip.plates)), None, score.false, score.duplicates,
-                       1000 / result.fps if result.fps else 0.0)
+                       1000 / result.fps if result.fps else 0.0, tuple(errors))

@@ -47,8 +47,10 @@ def test_events_are_scored_by_the_dev_data_rule():
     assert score_events((), plates) == EventScore(0, 0, 0, 0)
 
 
-def test_one_table_of_every_set(dev_folder):
-    result = anpr("eval", str(dev_folder), "--config", "configs/demo.yaml", "--json", timeout=600)
+def test_one_table_of_every_set(dev_folder, tmp_path):
+    errors_csv = tmp_path / "errors.csv"
+    result = anpr("eval", str(dev_folder), "--config", "configs/demo.yaml", "--json", "--errors", str(errors_csv),
+                  timeout=600)
     assert result.returncode == 0, result.stderr
     rows = {row["name"]: row for row in map(json.loads, result.stdout.splitlines())}
     assert {name: row["kind"] for name, row in rows.items()} == {
@@ -60,6 +62,12 @@ def test_one_table_of_every_set(dev_folder):
     video = rows["video_demo"]
     assert video["items"] == 4 and video["exact"] == 0.75, video  # every demo plate, not the unseen one
     assert (video["false_reads"], video["duplicates"]) == (0, 0) and video["ms"] > 0, video
+    # the errors file lists each plate not read exactly: as many per set as the table's exact share leaves
+    with errors_csv.open(newline="") as handle:
+        errors = list(csv.DictReader(handle))
+    for name, row in rows.items():
+        assert sum(e["set"] == name for e in errors) == round(row["items"] * (1 - row["exact"])), (name, errors)
+    assert {"set": "video_demo", "file": "clip.mp4", "truth": UNSEEN, "read": "", "confidence": ""} in errors
     table = anpr("eval", str(dev_folder / "crops"), "--lengths", "8", timeout=600)
     assert table.returncode == 0, table.stderr
     header, row = table.stdout.splitlines()
