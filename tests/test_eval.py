@@ -79,6 +79,11 @@ def test_a_folder_without_sets_fails_clearly(tmp_path):
     assert result.returncode == 2 and "anpr: error: no labelled set" in result.stderr
 
 
+def test_an_errors_file_that_cannot_be_written_fails_before_scoring(dev_folder, tmp_path):
+    result = anpr("eval", str(dev_folder / "crops"), "--errors", str(tmp_path / "missing" / "errors.csv"))
+    assert result.returncode == 2 and "anpr: error:" in result.stderr and result.stdout == ""
+
+
 def test_bench_scores_a_clip_against_its_truth(dev_folder):
     clip = clip_of(dev_folder / "video_demo")
     assert clip.video.name == "clip.mp4" and clip.plates == (*DEMO_PLATES, UNSEEN)
