@@ -106,9 +106,11 @@ class StillReader:
     """Reads the plates in unrelated photos of any size, with no configuration needed.
 
     A large photo is shrunk to ``scan.still_max_side`` first and its boxes mapped back; the plate widths looked for
-    follow the photo's width unless the config sets them (:func:`still_scan`). Where the scan finds nothing, the photo
-    is scanned again with its edges repeated around it (:func:`window_padding`), so that a plate too wide for a window
-    to hold within the photo (a photo taken close) is found at its box. A photo that is only a plate (wider
+    follow the photo's width unless the config sets them (:func:`still_scan`). Where the scan finds no read that fits
+    one of the camera's formats (nothing, or only the text of a dealer frame), the photo is scanned again with its
+    edges repeated around it (:func:`window_padding`), so that a plate too wide for a window to hold within the photo
+    (a photo taken close) is found at its box; those reads count where one fits a format or the first scan read
+    nothing. A photo that is only a plate (wider
     than :data:`PLATE_ASPECT`), or one in which the scan finds nothing, is also read whole as a plate crop, the way
     the scanner reads a candidate of a photo (``reader.photos``); that reading counts where the window network's
     presence passes ``scan.presence_threshold``.
@@ -148,12 +150,18 @@ class StillReader:
         scan = still_scan(spec, work.shape[1], factor)
         reader = self._reader(scan)
         reads, pad_x, pad_y = list(reader.read(work).reads), 0, 0
-        if not reads:  # a plate too wide for a window to hold in the photo: scanned again with room around it
+        if not any(r.plate_format for r in reads):
+            # a plate too wide for a window to hold in the photo (only its frame's text read, or nothing): scanned
+            # again with room around it, those reads kept where they find a plate
             pad_x, pad_y = window_padding(work.shape, scan.max_plate_width / scan.plate_width_in_window,
                                           self.config.model.window_height / self.config.model.window_width)
             if pad_x or pad_y:
                 padded = cv2.copyMakeBorder(work, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
-                reads = list(reader.read(padded).reads)
+                again = list(reader.read(padded).reads)
+                if any(r.plate_format for r in again) or not reads:
+                    reads = again
+                else:
+                    pad_x = pad_y = 0
         if pad_x or pad_y or factor != 1.0:  # back to the photo's pixels, cut to the photo (the padding is not in it)
             boxes = [photo_box(((r.box[0] - pad_x) / factor, (r.box[1] - pad_y) / factor, r.box[2] / factor,
                                 r.box[3] / factor), gray.shape) for r in reads]

@@ -195,6 +195,44 @@ def test_a_plate_too_wide_for_a_window_in_the_photo_is_found_with_room_added_aro
     assert sum(text == Path(line["file"]).stem for text, line in zip(found, lines)) >= 2, lines  # 1 without the room
 
 
+def test_a_photo_where_only_text_that_fits_no_format_is_read_is_scanned_again_with_room(monkeypatch):
+    """A close-up whose plate no window holds, but whose dealer frame's text is read (``HANSJONGERIUS.NL`` under
+    ``96-LKH-9`` in ``nl_delft_frames``): it is scanned again with room around it, and those reads count where they
+    find a plate, their boxes back in the photo's pixels; where they find none either, the first reads stay."""
+    from detector.types import StageTimes
+    from stream.config import load_config
+    from stream.events import PlateRead
+    from stream.frames import FrameReader, FrameReads
+    from stream.pipeline import load_network
+    from stream.stills import StillReader
+
+    def read(text: str, box: tuple[float, float, float, float], plate_format: str | None) -> PlateRead:
+        return PlateRead(0, 0.0, box, 0.99, np.zeros((7, 37)), text, 0.9, plate_format=plate_format)
+
+    frame_text = read("HANSJNGER", (194.0, 222.0, 117.0, 25.0), None)
+    padded_reads = {"plate": [read("96LKH9", (164.0, 109.0, 479.0, 117.0), "nl"), frame_text], "none": [frame_text]}
+    scanned = []
+
+    def fake_read(self, image, index=0, time_s=0.0, track_boxes=None):
+        scanned.append(image.shape)
+        reads = [frame_text] if image.shape == (480, 640) else padded_reads[case]
+        return FrameReads(tuple(reads), StageTimes(0.0, 0.0, 0.0), 0.0, 0.0)
+
+    monkeypatch.setattr(FrameReader, "read", fake_read)
+    config = load_config(None)
+    photo = np.zeros((480, 640), np.uint8)
+    with StillReader(config, load_network(config)) as reader:
+        case = "plate"
+        [plate, text] = reader.read(photo)
+        assert len(scanned) == 2 and scanned[1][1] > 640, scanned
+        pad = (scanned[1][1] - 640) // 2
+        assert plate.text == "96LKH9" and plate.box == (164.0 - pad, 109.0, 479.0, 117.0)
+        assert text.box == (194.0 - pad, 222.0, 117.0, 25.0)
+        case = "none"
+        [text] = reader.read(photo)
+        assert text.box == frame_text.box  # the first scan's read, where it was
+
+
 def test_photo_plate_widths_follow_the_photo_unless_the_config_sets_them(tmp_path):
     import numpy as np
 
