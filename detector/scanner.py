@@ -19,7 +19,7 @@ from detector.regions import (band_blocks, block_pixels, gate_blocks, gate_crop,
                               merge_blocks)
 from detector.spec import ScanSpec
 from detector.types import (BuiltLevel, Candidate, GateImage, Hits, Level, LevelHits, LevelScan, PredictBatch,
-                            ReadBoxes, ScoreImage, StageTimes, WindowScores)
+                            ReadBoxes, ScoreImage, SettleReadings, StageTimes, WindowScores)
 from detector.voting import geometric_mean, plurality, read_lengths, surer, texts
 
 log = logging.getLogger(__name__)
@@ -199,25 +199,24 @@ class Scanner:
             (``spec.reread_widths``): where a camera's plate formats constrain its readings, the network fitted to
             them. None: ``predict_batch``.
         read_boxes: Reads each candidate from its plate box in the frame (a crop reader at the plate's own
-            resolution). With windows re-read too (``spec.reread_widths``), the surer of the two readings is the
-            candidate's (:func:`detector.voting.surer`); without, its reading alone. None: windows alone.
-        one_more_confidence: With both, the box reading wins where it extends the windows' (one or more characters
-            after them, two or more before them, or one more between two of them) and is at least this sure of
-            itself (``surer``).
+            resolution). With windows re-read too (``spec.reread_widths``), ``settle`` makes the candidate's
+            reading of the two; without, its reading alone. None: windows alone.
+        settle: The final reading of the re-read windows' and the box reader's (default: the surer of the two,
+            :func:`detector.voting.surer`).
     """
 
     def __init__(self, spec: ScanSpec, window_shape: tuple[int, int], stride: tuple[int, int], predict_batch: PredictBatch,
                  score_image: ScoreImage | None = None, gate: GateImage | None = None,
                  gate_stride: tuple[int, int] = (16, 16), workers: int = 1,
                  read_batch: PredictBatch | None = None, read_boxes: ReadBoxes | None = None,
-                 one_more_confidence: float = np.inf) -> None:
+                 settle: SettleReadings = surer) -> None:
         self.spec = spec
         self.window_shape = window_shape
         self.stride = stride
         self.predict_batch = predict_batch
         self.read_batch = predict_batch if read_batch is None else read_batch
         self.read_boxes = read_boxes
-        self.one_more_confidence = one_more_confidence
+        self.settle = settle
         self.score_image = score_image
         self.gate = gate
         self.gate_stride = gate_stride
@@ -479,7 +478,7 @@ class Scanner:
         if candidates and self.read_boxes is not None:
             chars = self.read_boxes(gray, np.array([c.box for c in candidates]))
             if self.spec.reread_widths:
-                chars = surer(np.stack([c.chars for c in candidates]), chars, self.one_more_confidence)
+                chars = self.settle(np.stack([c.chars for c in candidates]), chars)
             candidates = [replace(c, chars=read) for c, read in zip(candidates, chars)]
         self.timings = StageTimes(sum(level.pyramid for level in scans),
                                   sum(level.network for level in scans) + time.monotonic() - merge_done,

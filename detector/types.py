@@ -42,6 +42,10 @@ ReadBoxes = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """Reads plates at their boxes in a frame: ``(H, W)`` uint8 frame and ``(K, 4)`` boxes ``[x, y, w, h]`` in frame pixels
 to ``(K, P, C)`` per-position character probabilities (a dedicated reader of plate crops)."""
 
+SettleReadings = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""Settles two readers' readings of the same plates: ``(K, P, C)`` the re-read windows' and ``(K, P, C)`` the box
+reader's per-position probabilities to ``(K, P, C)`` the plates' final readings (:func:`detector.voting.surer`)."""
+
 GateImage = Callable[[np.ndarray], np.ndarray]
 """A cheap first look: ``(rows, cols)`` presence probabilities of the windows of an ``(h, w)`` uint8 image, on a
 grid coarser than the scanner's (cell ``(i, j)`` being the window at ``(gate_stride[1] * j, gate_stride[0] * i)``)."""

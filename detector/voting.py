@@ -8,6 +8,7 @@ vote position by position with the reads of their length, the length of the larg
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -185,23 +186,41 @@ def agreed(readings: np.ndarray) -> np.ndarray:
     return out
 
 
-def surer(first: np.ndarray, second: np.ndarray, one_more_confidence: float = np.inf) -> np.ndarray:
+def surer(first: np.ndarray, second: np.ndarray, one_more_confidence: float = np.inf,
+          log_prior: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """Per plate, the reading of two readers that is surer of itself (:func:`reading_confidence`; ties: ``first``),
     except that the second is taken where it extends the first (:func:`extends`: one or more characters after the
     first's, two or more before them, or one more between two of them) and is at least ``one_more_confidence`` sure
     of itself: a reader of the plate at its own resolution sees a last character that the first lost at the plate's
     edge, a narrow or repeated character the first lost inside it, or both rows of a two-row plate.
 
+    Where the two read as many characters but not the same ones (look-alike characters: ``8`` and ``B``), and
+    ``log_prior`` gives both texts a finite weight, each reading's log confidence has its weight added: the camera's
+    plate formats break the tie between the two readers as they break it within one (``read.tie_break``).
+
     Args:
         first: ``(K, P, C)`` one reader's per-position probabilities of ``K`` plates.
         second: ``(K, P, C)`` the other's.
         one_more_confidence: Least confidence of a second reading that extends the first to be taken whatever the
             first's (``inf``: never).
+        log_prior: ``(M, P, C)`` readings to ``(M,)`` the log weight of each one's text (``-inf`` where it fits no
+            format). None: confidence alone.
 
     Returns:
         ``(K, P, C)``.
     """
     second_confidence = reading_confidence(second)
-    keep_first = reading_confidence(first) >= second_confidence
+    with np.errstate(divide="ignore"):
+        first_score, second_score = np.log(reading_confidence(first)), np.log(second_confidence)
+    if log_prior is not None and len(first):
+        first_text, second_text = texts(first), texts(second)
+        look_alike = (read_lengths(first) == read_lengths(second)) & (first_text != second_text).any(axis=1)
+        if look_alike.any():
+            first_prior, second_prior = log_prior(first[look_alike]), log_prior(second[look_alike])
+            both_fit = np.isfinite(first_prior) & np.isfinite(second_prior)
+            rows = np.flatnonzero(look_alike)[both_fit]
+            first_score[rows] += first_prior[both_fit]
+            second_score[rows] += second_prior[both_fit]
+    keep_first = first_score >= second_score
     keep_first &= ~((second_confidence >= one_more_confidence) & extends(first, second))
     return np.where(keep_first[:, None, None], first, second)

@@ -51,6 +51,9 @@ class FormatCheck:
         tie_ratio: A text that fits a format breaks the tie only where it is at least this share as probable as
             the network's own reading: a near-tie is broken, a sign's or a frame's text (``SALVADOR``) is not bent
             into a plate's (``SALVA008``).
+        readers_tie_weight: Where two readers of a plate read as many characters but not the same ones, each
+            reading's confidence is weighed by its text's format prior to this power (:func:`readers_log_prior`);
+            0: their confidence alone.
     """
 
     formats: tuple[PlateFormat, ...] = ()
@@ -58,6 +61,7 @@ class FormatCheck:
     min_length: int = 1
     tie_break: bool = False
     tie_ratio: float = 0.0
+    readers_tie_weight: float = 0.0
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -128,6 +132,33 @@ def patterns_by_length(formats: tuple[PlateFormat, ...],
         groups.setdefault(len(symbols), []).append((plate_format.name, per_text, allowed))
     return {n: (tuple(name for name, _, _ in rows), np.array([prior for _, prior, _ in rows]),
                 np.stack([allowed for _, _, allowed in rows])) for n, rows in groups.items()}
+
+
+def text_log_prior(text: str, formats: tuple[PlateFormat, ...], alphabet: str) -> float:
+    """The log prior of one text (:func:`patterns_by_length`): the largest of the patterns it fits, ``-inf`` where it
+    fits none."""
+    table = patterns_by_length(formats, alphabet)
+    if len(text) not in table:
+        return -np.inf
+    _, priors, allowed = table[len(text)]
+    fits = allowed[:, np.arange(len(text)), [alphabet.index(c) for c in text]].all(axis=1)
+    return float(priors[fits].max()) if fits.any() else -np.inf
+
+
+def readers_log_prior(chars: np.ndarray, model: ModelSpec, check: FormatCheck) -> np.ndarray:
+    """How much the camera's formats weigh readings of plates: ``check.readers_tie_weight`` times the log prior
+    (:func:`text_log_prior`) of each reading's text as :func:`decode` reads it, ``-inf`` where it fits no format.
+
+    Args:
+        chars: ``(M, P, C)`` per-position probabilities.
+        model: Alphabet.
+        check: The formats, and the weight.
+
+    Returns:
+        ``(M,)`` log weights, for :func:`detector.voting.surer`.
+    """
+    return np.array([check.readers_tie_weight * text_log_prior(decode(c, model, check).text, check.formats,
+                                                                model.alphabet) for c in chars], np.float64)
 
 
 def matching_format(text: str, formats: list[PlateFormat]) -> str | None:

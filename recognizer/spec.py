@@ -234,6 +234,11 @@ class ReadSpec(StrictModel):
             that too).
         tie_ratio: ... and only where that text is at least this share as probable as the network's own reading
             (the formats break near-ties; a sign's or a dealer frame's text is not bent into a plate's).
+        readers_tie_weight: Where two readers read one plate (``reader.photos: both``) as many characters but not
+            the same ones, each reading's confidence is weighed by its text's format weight (as ``tie_break``
+            weighs texts) raised to this power, and the larger counts: a reading that fits a commoner, stricter
+            format (``PJI7589``, an old Brazilian plate) wins a near-tie against one that fits a looser one
+            (``PJI75B9``). 0: their confidence alone.
         text_line_height: A read that fits none of the formats, lying inside (``scan.merge_contained``) a larger
             read that fits one and at most this share of its height, is a line of text on that plate (a city or
             state name, a dealer's name), not a plate: dropped. 0: never.
@@ -244,6 +249,7 @@ class ReadSpec(StrictModel):
     min_length: int = Field(4, ge=1)
     tie_break: bool = True
     tie_ratio: float = Field(0.001, ge=0, le=1)
+    readers_tie_weight: float = Field(0.1, ge=0)
     text_line_height: float = Field(0.4, ge=0, le=1)
 
 

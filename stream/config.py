@@ -371,7 +371,7 @@ class AppConfig(StrictModel):
         names = self.read.formats
         chosen = [f for f in self.renderer.formats if names is None or f.name in names]
         return FormatCheck(tuple(chosen), self.read.constrain, self.read.min_length, self.read.tie_break,
-                           self.read.tie_ratio)
+                           self.read.tie_ratio, self.read.readers_tie_weight)
 
     @model_validator(mode="after")
     def _cameras_valid(self) -> "AppConfig":

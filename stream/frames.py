@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 
 import cv2
 import numpy as np
 
 from detector.geometry import inside_larger
 from detector.scanner import Scanner
-from detector.types import Candidate, StageTimes
+from detector.types import Candidate, SettleReadings, StageTimes
+from detector.voting import surer
 from detector.schedule import FocusedScanner
 from detector.spec import ScanSpec
-from recognizer.decode import decode
+from recognizer.decode import decode, readers_log_prior
 from recognizer.engine import PlateNetwork
 from recognizer.fitting import FormatFit
 from recognizer.gate import load_onnx_gate
@@ -80,7 +82,17 @@ def build_scanner(config: AppConfig, network: PlateNetwork, scan: ScanSpec | Non
     read_boxes = None if mode == "windows" else (crop_reader or load_crop_reader(config, photos)).read_boxes
     return Scanner(scan, config.model.window_shape, STRIDE, finding.predict_windows, finding.score_map,
                    gate, (config.gate.stride, config.gate.stride), scan.workers, network.predict_windows, read_boxes,
-                   config.reader.one_more_confidence)
+                   settle_readings(config))
+
+
+def settle_readings(config: AppConfig) -> SettleReadings:
+    """How the re-read windows' and the crop reader's readings of the same plates make their final reading: the
+    surer of the two (:func:`detector.voting.surer`), the crop reader's where it extends the windows' and is at
+    least ``reader.one_more_confidence`` sure, and where the two read as many characters, each weighed by its
+    text's format weight (``read.readers_tie_weight``)."""
+    check = config.format_check
+    log_prior = partial(readers_log_prior, model=config.model, check=check) if check.readers_tie_weight else None
+    return partial(surer, one_more_confidence=config.reader.one_more_confidence, log_prior=log_prior)
 
 
 def to_reads(candidates: list[Candidate], config: AppConfig, frame: int, time_s: float) -> list[PlateRead]:

@@ -16,14 +16,13 @@ from tqdm import tqdm
 
 from detector.geometry import clip_boxes, iou
 from detector.spec import ScanSpec
-from detector.voting import surer
 from recognizer.decode import decode, o0_equal
 from recognizer.engine import PlateNetwork
 from recognizer.realdata import CropReading, LabelledPlate, crop_readings, load_manifest
 from stream.bench import clip_of, run_clip, score_events
 from stream.config import AppConfig
 from stream.events import PlateRead
-from stream.frames import FrameReader, load_crop_reader
+from stream.frames import FrameReader, load_crop_reader, settle_readings
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +123,7 @@ class StillReader:
         self.config = config
         self.network = network
         self.crop_reader = None if config.reader.photos == "windows" else load_crop_reader(config)
+        self._settle = settle_readings(config)
         self._readers: dict[tuple[int, int], FrameReader] = {}
 
     def _reader(self, scan: ScanSpec) -> FrameReader:
@@ -190,7 +190,7 @@ class StillReader:
             return windows
         chars = self.crop_reader.read_whole(gray)
         if self.config.reader.photos == "both":
-            chars = surer(windows.chars[None], chars[None], self.config.reader.one_more_confidence)[0]
+            chars = self._settle(windows.chars[None], chars[None])[0]
         reading = decode(chars, self.config.model, self.config.format_check)
         return replace(windows, text=reading.text, confidence=reading.confidence, chars=chars,
                        plate_format=reading.plate_format)

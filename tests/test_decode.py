@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from recognizer.decode import (FormatCheck, best_paths, columns_to_slots, decode, matching_format, o0_equal,
-                               path_lengths)
+                               path_lengths, readers_log_prior, text_log_prior)
 from recognizer.spec import ModelSpec, PlateFormat
 
 SMALL = ModelSpec(alphabet="AB0", positions=3)
@@ -77,6 +77,17 @@ def test_a_strict_format_outweighs_a_loose_one_of_the_same_weight():
     assert reading.text == "A0" and reading.plate_format == "ln" and reading.constrained
     sure = np.array([[0.1, 0.05, 0.8, 0.05], [0.05, 0.05, 0.85, 0.05], [0.0, 0.0, 0.0, 1.0]])
     assert decode(sure, SMALL, FormatCheck(formats, tie_break=True)).text == "00"  # far surer of "0": kept
+
+
+def test_a_text_weighs_what_the_strictest_pattern_it_fits_gives_each_of_its_texts():
+    # Equal weights, half each: "AA" splits its half among 9 texts, "L-N" among 2.
+    formats = (PlateFormat(name="any", pattern="AA", design="br_old"), LETTER_DIGIT[0])
+    assert text_log_prior("A0", formats, SMALL.alphabet) == pytest.approx(np.log(0.5 / 2))
+    assert text_log_prior("00", formats, SMALL.alphabet) == pytest.approx(np.log(0.5 / 9))
+    assert text_log_prior("A", formats, SMALL.alphabet) == -np.inf  # no pattern of one character
+    assert text_log_prior("0A", LETTER_DIGIT, SMALL.alphabet) == -np.inf
+    check = FormatCheck(formats, readers_tie_weight=0.1)
+    np.testing.assert_allclose(readers_log_prior(O_FOR_0[None], SMALL, check), [0.1 * np.log(0.5 / 9)])  # "00"
 
 
 def test_o0_equal():
@@ -175,4 +186,5 @@ def test_tie_break_breaks_near_ties_only():
 def test_the_config_passes_the_tie_ratio_on():
     from stream.config import load_config
 
-    assert load_config().format_check.tie_ratio == 0.001
+    check = load_config().format_check
+    assert check.tie_ratio == 0.001 and check.readers_tie_weight == 0.1

@@ -153,6 +153,22 @@ def test_a_sure_second_reading_that_extends_the_first_is_taken():
     np.testing.assert_array_equal(surer(first, second), first)  # by default: the surer reading only
 
 
+def test_the_formats_break_a_tie_between_two_readers_of_as_many_characters():
+    weights = {"A0": 0.0, "00": -1.0, "AB0": 0.0}  # log weight of each text the formats allow; others fit none
+
+    def log_prior(chars: np.ndarray) -> np.ndarray:
+        return np.array([weights.get(decode(c, SMALL).text, -np.inf) for c in chars])
+
+    strict, loose = one_hot_read("A0", 0.8), one_hot_read("00", 0.9)  # confidence 0.512 and 0.729
+    first = np.stack([strict, strict, strict, strict])
+    second = np.stack([loose, one_hot_read("0A", 0.9), one_hot_read("AB0", 0.9), one_hot_read("A0", 0.9)])
+    chosen = surer(first, second, log_prior=log_prior)
+    # log 0.512 + 0 > log 0.729 - 1: the text the formats weigh more wins; "0A" fits no format and "AB0" is longer,
+    # so confidence alone settles those; the same text twice: the surer reading's probabilities
+    np.testing.assert_array_equal(chosen, np.stack([strict, second[1], second[2], second[3]]))
+    np.testing.assert_array_equal(surer(first, second), second)  # without the formats: the surer reading
+
+
 def test_each_length_votes_alone_the_heaviest_first():
     reads = np.stack([one_hot_read("A0"), one_hot_read("AB0"), one_hot_read("A0"), one_hot_read("BB0")])
     votes = votes_by_length(reads, np.array([0.2, 0.9, 0.2, 0.6]))
