@@ -182,6 +182,8 @@ def test_marks_stand_among_the_characters_but_are_not_characters():
     assert "".join(hyphens) == "M-1234-AB"
     emblem = _with_line_marks(rng, "7ABC123", [Mark("emblem", place="inline")], 40, glyphs)
     assert isinstance(emblem[0], str) and isinstance(emblem[-1], str) and len(emblem) == 8
+    lead = _with_line_marks(rng, "7ABC123", [Mark("emblem", place="lead")], 40, glyphs)  # a picture at the left
+    assert isinstance(lead[0], np.ndarray) and lead[0].max() > 0 and "".join(lead[3:]) == "7ABC123"
 
 
 def test_eu_band_is_dark_at_the_left_of_a_light_plate():

@@ -76,7 +76,8 @@ class Mark:
             frame with text on its top and bottom bars) or ``stripes`` (coloured stripes along the top and bottom
             edges, Austria).
         place: For marks among the characters: ``gap`` (in the first gap between two groups, or between two
-            characters where the pattern has no gap) or ``inline`` (between any two characters).
+            characters where the pattern has no gap), ``inline`` (between any two characters) or ``lead`` (before
+            the first character: a US plate's picture or small stacked letters at its left).
         probability: Share of plates that have it.
         words: Texts of ``top_text``, ``bottom_text`` and ``frame``, one chosen per plate.
         tone: Colour of ``stripes`` (a :data:`TONES` name); other marks use the ink or a toned ink.
@@ -84,7 +85,7 @@ class Mark:
 
     kind: MarkKind
     probability: float = 1.0
-    place: Literal["gap", "inline"] = "gap"
+    place: Literal["gap", "inline", "lead"] = "gap"
     words: tuple[str, ...] = ()
     tone: str = "red"
 
@@ -295,7 +296,8 @@ DESIGNS: dict[str, PlateDesign] = {
         fonts=HIGHWAY_GOTHIC, font_share=0.3, stroke_share=0.3, californian=True, text_height=0.5,
         inverted=0.15,
         marks=(Mark("top_text", 1.0, words=_US_STATES), Mark("bottom_text", 0.7, words=_US_SLOGANS),
-               Mark("emblem", 0.5, place="inline"), SCREWS, Mark("frame", 0.15, words=_US_SLOGANS)),
+               Mark("emblem", 0.5, place="inline"), Mark("emblem", 0.3, place="lead"),
+               Mark("stacked_text", 0.1, place="lead"), SCREWS, Mark("frame", 0.15, words=_US_SLOGANS)),
     ),
     "generic": PlateDesign(
         aspect=3.6, fill=(0.7, 0.95), backgrounds=("white", "yellow"), fonts=DIN_1451 + HIGHWAY_GOTHIC, font_share=0.4,

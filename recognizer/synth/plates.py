@@ -422,9 +422,11 @@ def _with_line_marks(rng: np.random.Generator, text: str, drawn: list[Mark], hei
         shape = _LINE_MARKS[mark.kind](rng, height, glyphs)
         chars = [i for i, c in enumerate(items) if isinstance(c, str) and c.isalnum()]
         gaps = [i for i, c in enumerate(items) if isinstance(c, str) and c in " -"]
+        space = np.zeros((height, max(1, height // 8)), np.uint8)
         if mark.place == "gap" and gaps:  # the mark fills the first gap (a hyphen's too), a little space around it
-            items[gaps[0] : gaps[0] + 1] = [np.zeros((height, max(1, height // 8)), np.uint8), shape,
-                                            np.zeros((height, max(1, height // 8)), np.uint8)]
+            items[gaps[0] : gaps[0] + 1] = [space, shape, space]
+        elif mark.place == "lead":  # before the first character (a US plate's picture at its left)
+            items[:0] = [shape, space, space]
         elif len(chars) >= 3:
             k = chars[int(rng.integers(1, len(chars) - 1))] if mark.place == "inline" else chars[len(chars) // 2]
             items.insert(k, shape)
