@@ -300,14 +300,14 @@ def _cmd_eval(config: AppConfig, args: argparse.Namespace) -> int:
     with args.errors.open("w", newline="") if args.errors is not None else contextlib.nullcontext() as handle:
         errors = None if handle is None else csv.writer(handle)
         if errors is not None:
-            errors.writerow(["set", "file", "truth", "read", "confidence"])
+            errors.writerow(["set", "file", "truth", "read", "confidence", "another_label"])
         if not args.json:
             print(f"{'set':24} {'kind':6} {'items':>5} {'exact':>6} {'O/0':>6} {'found':>6} {'false':>5} {'dup':>3} "
                   f"{'ms/item':>7}", flush=True)
         for score in evaluate(args.path, config, network, args.lengths, args.limit):
             if errors is not None:
                 errors.writerows([score.name, e.file, e.truth, e.read, "" if e.confidence is None else
-                                  round(e.confidence, 4)] for e in score.errors)
+                                  round(e.confidence, 4), "1" if e.another_label else ""] for e in score.errors)
                 handle.flush()
             if args.json:
                 print(json.dumps({k: v for k, v in asdict(score).items() if k != "errors"}), flush=True)

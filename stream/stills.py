@@ -230,12 +230,25 @@ class ItemError:
         read: What was read there: the text of the read whose box overlaps the label most, every read of a photo
             without boxes (space-separated), a crop's reading, a clip's false event; empty where nothing was.
         confidence: That reading's probability, where there is one reading.
+        another_label: What was read is another item's label in the same set: where two photos of one plate are
+            labelled differently, one label is wrong, and this reading may be right.
     """
 
     file: str
     truth: str
     read: str
     confidence: float | None = None
+    another_label: bool = False
+
+
+def with_other_labels(errors: list[ItemError], labels: set[str]) -> tuple[ItemError, ...]:
+    """Flags the errors whose reading (any of a photo's space-separated reads) is another item's label.
+
+    Args:
+        errors: A set's errors.
+        labels: Every label of the set.
+    """
+    return tuple(replace(e, another_label=any(t in labels and t != e.truth for t in e.read.split())) for e in errors)
 
 
 @dataclass(frozen=True)
@@ -303,7 +316,7 @@ def evaluate_crops(name: str, rows: list[LabelledPlate], config: AppConfig, netw
             if reading.text != row.text:
                 errors.append(ItemError(row.path.name, row.text, reading.text, reading.confidence))
     return SetScore(name, "crops", total, _share(exact, total), _share(o0, total), None, None, None,
-                    float(np.median(times)) if times else 0.0, tuple(errors))
+                    float(np.median(times)) if times else 0.0, with_other_labels(errors, {r.text for r in rows}))
 
 
 def evaluate_stills(name: str, rows: list[LabelledPlate], reader: StillReader) -> SetScore:
@@ -349,7 +362,7 @@ def evaluate_stills(name: str, rows: list[LabelledPlate], reader: StillReader) -
         false_reads += int((~matched).sum())
     return SetScore(name, "stills", total, _share(exact, total), _share(o0, total),
                     _share(found, total) if with_boxes else None, false_reads, None,
-                    float(np.median(times)) if times else 0.0, tuple(errors))
+                    float(np.median(times)) if times else 0.0, with_other_labels(errors, {r.text for r in rows}))
 
 
 def evaluate_manifest(manifest: Path, config: AppConfig, network: PlateNetwork,

@@ -11,6 +11,7 @@ import pytest
 from conftest import DEMO, anpr
 from recognizer.synth.clip import load_truth
 from stream.bench import EventScore, clip_of, score_events
+from stream.stills import ItemError, with_other_labels
 from test_stills import demo_stills  # noqa: F401 (the fixture)
 
 DEMO_PLATES = [v.plate for v in load_truth(DEMO)]
@@ -47,6 +48,14 @@ def test_events_are_scored_by_the_dev_data_rule():
     assert score_events((), plates) == EventScore(0, 0, 0, 0)
 
 
+def test_an_error_read_as_another_item_is_labelled_is_flagged():
+    labels = {"AFV1534", "AEV1534", "ART3532"}
+    errors = [ItemError("1.jpg", "AEV1534", "AFV1534", 0.9), ItemError("2.jpg", "AFV1534", "AFV153", 0.5),
+              ItemError("3.jpg", "ART3532", "XY12 AEV1534"), ItemError("4.jpg", "ART3532", "")]
+    assert [e.another_label for e in with_other_labels(errors, labels)] == [True, False, True, False]
+    assert with_other_labels(errors, labels)[0] == ItemError("1.jpg", "AEV1534", "AFV1534", 0.9, another_label=True)
+
+
 def test_one_table_of_every_set(dev_folder, tmp_path):
     errors_csv = tmp_path / "errors.csv"
     result = anpr("eval", str(dev_folder), "--config", "configs/demo.yaml", "--json", "--errors", str(errors_csv),
@@ -67,7 +76,8 @@ def test_one_table_of_every_set(dev_folder, tmp_path):
         errors = list(csv.DictReader(handle))
     for name, row in rows.items():
         assert sum(e["set"] == name for e in errors) == round(row["items"] * (1 - row["exact"])), (name, errors)
-    assert {"set": "video_demo", "file": "clip.mp4", "truth": UNSEEN, "read": "", "confidence": ""} in errors
+    assert {"set": "video_demo", "file": "clip.mp4", "truth": UNSEEN, "read": "", "confidence": "",
+            "another_label": ""} in errors
     table = anpr("eval", str(dev_folder / "crops"), "--lengths", "8", timeout=600)
     assert table.returncode == 0, table.stderr
     header, row = table.stdout.splitlines()
