@@ -241,7 +241,7 @@ class ItemError:
     another_label: bool = False
 
 
-def with_other_labels(errors: list[ItemError], labels: set[str]) -> tuple[ItemError, ...]:
+def with_other_labels(errors: tuple[ItemError, ...], labels: set[str]) -> tuple[ItemError, ...]:
     """Flags the errors whose reading (any of a photo's space-separated reads) is another item's label.
 
     Args:
@@ -316,7 +316,7 @@ def evaluate_crops(name: str, rows: list[LabelledPlate], config: AppConfig, netw
             if reading.text != row.text:
                 errors.append(ItemError(row.path.name, row.text, reading.text, reading.confidence))
     return SetScore(name, "crops", total, _share(exact, total), _share(o0, total), None, None, None,
-                    float(np.median(times)) if times else 0.0, with_other_labels(errors, {r.text for r in rows}))
+                    float(np.median(times)) if times else 0.0, tuple(errors))
 
 
 def evaluate_stills(name: str, rows: list[LabelledPlate], reader: StillReader) -> SetScore:
@@ -362,7 +362,7 @@ def evaluate_stills(name: str, rows: list[LabelledPlate], reader: StillReader) -
         false_reads += int((~matched).sum())
     return SetScore(name, "stills", total, _share(exact, total), _share(o0, total),
                     _share(found, total) if with_boxes else None, false_reads, None,
-                    float(np.median(times)) if times else 0.0, with_other_labels(errors, {r.text for r in rows}))
+                    float(np.median(times)) if times else 0.0, tuple(errors))
 
 
 def evaluate_manifest(manifest: Path, config: AppConfig, network: PlateNetwork,
@@ -384,9 +384,11 @@ def evaluate_manifest(manifest: Path, config: AppConfig, network: PlateNetwork,
         rows = [r for r in rows if r.path in files]
     name = manifest.parent.name
     if crops:
-        return evaluate_crops(name, rows, config, network)
-    with StillReader(config, network) as reader:
-        return evaluate_stills(name, rows, reader)
+        score = evaluate_crops(name, rows, config, network)
+    else:
+        with StillReader(config, network) as reader:
+            score = evaluate_stills(name, rows, reader)
+    return replace(score, errors=with_other_labels(score.errors, {r.text for r in rows}))
 
 
 def labelled_sets(path: Path) -> Iterator[Path]:

@@ -50,8 +50,8 @@ def test_events_are_scored_by_the_dev_data_rule():
 
 def test_an_error_read_as_another_item_is_labelled_is_flagged():
     labels = {"AFV1534", "AEV1534", "ART3532"}
-    errors = [ItemError("1.jpg", "AEV1534", "AFV1534", 0.9), ItemError("2.jpg", "AFV1534", "AFV153", 0.5),
-              ItemError("3.jpg", "ART3532", "XY12 AEV1534"), ItemError("4.jpg", "ART3532", "")]
+    errors = (ItemError("1.jpg", "AEV1534", "AFV1534", 0.9), ItemError("2.jpg", "AFV1534", "AFV153", 0.5),
+              ItemError("3.jpg", "ART3532", "XY12 AEV1534"), ItemError("4.jpg", "ART3532", ""))
     assert [e.another_label for e in with_other_labels(errors, labels)] == [True, False, True, False]
     assert with_other_labels(errors, labels)[0] == ItemError("1.jpg", "AEV1534", "AFV1534", 0.9, another_label=True)
 
