@@ -195,34 +195,40 @@ class CropReader:
         fit: The camera's plate formats, where they constrain its readings: a crop whose plain reading has a number
             of characters none of them has is read as the likeliest alignment of its columns that fits one
             (:meth:`recognizer.fitting.FormatFit.refit`). None: plain readings.
+        two_rows: ``.onnx`` file of a reader of two-row plates laid out as one row, which reads the plates read as two
+            rows (:meth:`two_row_slots`); None: the reader at ``path`` reads them too.
 
     Raises:
-        FileNotFoundError: If the file is missing.
+        FileNotFoundError: If a file is missing.
     """
 
     def __init__(self, path: Path, model: ModelSpec, spec: ReaderSpec, threads: int = 1,
-                 fit: FormatFit | None = None) -> None:
-        if not path.is_file():
-            raise FileNotFoundError(f"crop reader not found: {path} (train one with 'anpr train-reader')")
+                 fit: FormatFit | None = None, two_rows: Path | None = None) -> None:
+        for file in (path, two_rows):
+            if file is not None and not file.is_file():
+                raise FileNotFoundError(f"crop reader not found: {file} (train one with 'anpr train-reader')")
         self.session = onnx_session(path, threads)
-        self.input = self.session.get_inputs()[0].name
+        self.two_rows_session = self.session if two_rows is None else onnx_session(two_rows, threads)
         self.model = model
         self.spec = spec
         self.fit = fit
         self._two_row_cut = spec.model_copy(update={"height": 2 * spec.height, "width": spec.width // 2})
 
-    def columns(self, crops: np.ndarray) -> np.ndarray:
+    def columns(self, crops: np.ndarray, two_rows: bool = False) -> np.ndarray:
         """Character probabilities per column.
 
         Args:
             crops: ``(K, height, width)`` uint8 crops.
+            two_rows: The crops are two-row plates laid out as one row (:func:`unroll_rows`): read by the two-row
+                reader.
 
         Returns:
             ``(K, width / 4, C)`` float32 probabilities, the last class "no character".
         """
         if len(crops) == 0:
             return np.zeros((0, self.spec.width // 4, self.model.classes), np.float32)
-        [logits] = self.session.run(None, {self.input: crops[..., None].astype(np.float32)})
+        session = self.two_rows_session if two_rows else self.session
+        [logits] = session.run(None, {session.get_inputs()[0].name: crops[..., None].astype(np.float32)})
         return softmax(logits[:, 0])
 
     def chars(self, crops: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
@@ -308,7 +314,7 @@ class CropReader:
         splits = self.spec.two_rows_splits
         unrolled = np.stack([unroll_rows(cut, split, self.spec.two_rows_overlap, self.spec.height, self.spec.width)
                              for cut in cuts for split in splits])
-        slots = self.slots(self.columns(unrolled))
+        slots = self.slots(self.columns(unrolled, two_rows=True))
         return surest(slots.reshape(len(cuts), len(splits), *slots.shape[1:]))
 
     def read_whole(self, gray: np.ndarray) -> np.ndarray:

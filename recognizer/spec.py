@@ -388,6 +388,8 @@ class ReaderSpec(StrictModel):
         widths: Filters of the network's five convolution stages.
         weights: Keras weights (``anpr train-reader``), relative to the repository when not absolute.
         onnx: ONNX export of the same weights, which the reader runs.
+        two_rows_onnx: ONNX file of the reader of plates read as two rows (laid out as one row: a reader trained on
+            two-row plates, ``configs/finetune_reader_two_rows.yaml``); None: ``onnx`` reads them too.
         margin_x: Share of the plate box's width added on each side when cutting a crop.
         margin_y: Share of the plate box's height added above and below.
         deskew_max_degrees: The most a plate's roll is measured to be (:func:`recognizer.deskew.plate_roll`); 0: crops
@@ -425,6 +427,7 @@ class ReaderSpec(StrictModel):
     widths: tuple[PositiveInt, PositiveInt, PositiveInt, PositiveInt, PositiveInt] = (16, 32, 64, 96, 128)
     weights: Path = Path("recognizer/weights/reader.weights.h5")
     onnx: Path = Path("recognizer/weights/reader.onnx")
+    two_rows_onnx: Path | None = Path("recognizer/weights/reader_two_rows.onnx")
     margin_x: float = Field(0.06, ge=0, le=1)
     margin_y: float = Field(0.12, ge=0, le=1)
     deskew_max_degrees: float = Field(25.0, ge=0, lt=45)

@@ -48,7 +48,7 @@ def load_crop_reader(config: AppConfig, photos: bool = True) -> CropReader:
             ``reader.jitter_streams``.
 
     Raises:
-        FileNotFoundError: If ``reader.onnx`` is missing.
+        FileNotFoundError: If ``reader.onnx`` or ``reader.two_rows_onnx`` is missing.
     """
     model = config.reader.crop_model(config.model).model_copy(update={"positions": config.model.positions})
     check = config.format_check
@@ -59,7 +59,8 @@ def load_crop_reader(config: AppConfig, photos: bool = True) -> CropReader:
     if not photos and not spec.jitter_streams:
         spec = spec.model_copy(update={"jitter": ()})
     threads = config.scan.workers if photos else config.recognizer.threads
-    return CropReader(resolve(spec.onnx), model, spec, threads, fit)
+    two_rows = None if spec.two_rows_onnx is None else resolve(spec.two_rows_onnx)
+    return CropReader(resolve(spec.onnx), model, spec, threads, fit, two_rows)
 
 
 def build_scanner(config: AppConfig, network: PlateNetwork, scan: ScanSpec | None = None,
