@@ -208,7 +208,9 @@ class CropReader:
             if file is not None and not file.is_file():
                 raise FileNotFoundError(f"crop reader not found: {file} (train one with 'anpr train-reader')")
         self.session = onnx_session(path, threads)
+        self.input = self.session.get_inputs()[0].name
         self.two_rows_session = self.session if two_rows is None else onnx_session(two_rows, threads)
+        self.two_rows_input = self.two_rows_session.get_inputs()[0].name
         self.model = model
         self.spec = spec
         self.fit = fit
@@ -227,8 +229,8 @@ class CropReader:
         """
         if len(crops) == 0:
             return np.zeros((0, self.spec.width // 4, self.model.classes), np.float32)
-        session = self.two_rows_session if two_rows else self.session
-        [logits] = session.run(None, {session.get_inputs()[0].name: crops[..., None].astype(np.float32)})
+        session, name = (self.two_rows_session, self.two_rows_input) if two_rows else (self.session, self.input)
+        [logits] = session.run(None, {name: crops[..., None].astype(np.float32)})
         return softmax(logits[:, 0])
 
     def chars(self, crops: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
