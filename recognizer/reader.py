@@ -168,6 +168,18 @@ def edge_widening(columns: np.ndarray, edge_columns: int, widen: float) -> np.nd
     return widen * np.column_stack([first <= edge_columns, last >= width - 1 - edge_columns]).astype(np.float64)
 
 
+ROW_MAX_ASPECT = 4.5
+"""A plate box wider than this (width over height) is not taken for one row of a two-row plate (a square plate's
+row is about 3.5:1)."""
+
+
+def grown_boxes(box: tuple[float, float, float, float], grows: tuple[float, ...]) -> list[tuple[float, float, float, float]]:
+    """The boxes of the two-row plate a plate box ``(x, y, w, h)`` may be one row of (or one row and part of the
+    other): grown upward by each of ``grows`` (shares of its height), then downward by each."""
+    x, y, w, h = box
+    return [(x, y - g * h, w, (1 + g) * h) for g in grows] + [(x, y, w, (1 + g) * h) for g in grows]
+
+
 def one_or_two_rows(one: np.ndarray, two: np.ndarray) -> np.ndarray:
     """Per plate, its reading as two rows where that reads more characters than its reading as one row and is surer
     of itself (:func:`detector.voting.reading_confidence`), else its reading as one row. A one-row plate parted in
@@ -275,7 +287,8 @@ class CropReader:
         by ``spec.edge_widen`` of the plate's width on that side (:func:`edge_widening`), and read from that cut;
         an unsure crop is read with its jittered copies too (:meth:`chars`).
         A box narrower than ``spec.two_rows_max_aspect`` is also read as two rows (:meth:`two_row_slots`,
-        :func:`one_or_two_rows`).
+        :func:`one_or_two_rows`), and a short reading that may be one row of a two-row plate from the box grown up and
+        down (:meth:`_grow_rows`).
 
         Args:
             gray: ``(H, W)`` uint8 full-resolution frame.
@@ -301,6 +314,40 @@ class CropReader:
         if len(two):
             cuts = [cut_at_pose(gray, tuple(boxes[k]), self._two_row_cut, poses[k]) for k in two]
             slots[two] = one_or_two_rows(slots[two], self.two_row_slots(cuts))
+        return self._grow_rows(gray, boxes, poses, slots)
+
+    def _grow_rows(self, gray: np.ndarray, boxes: np.ndarray, poses: list[Pose], slots: np.ndarray) -> np.ndarray:
+        """Plates whose reading may be one row of a two-row plate read again from grown boxes.
+
+        A plate read as 2 to ``spec.two_rows_grow_length`` characters, at least ``spec.two_rows_grow_min`` sure, from
+        a box narrower than :data:`ROW_MAX_ASPECT` is read as two rows from its box grown up and down by each of
+        ``spec.two_rows_grow`` (:func:`grown_boxes`; the window network often boxes one row of a square or
+        motorcycle plate, or one and part of the other). Of those readings that read more characters than the plate's
+        and are surer of themselves, or at least ``spec.two_rows_grow_sure``, the surest is kept.
+
+        Args:
+            gray: ``(H, W)`` uint8 full-resolution frame.
+            boxes: ``(K, 4)`` plate boxes ``(x, y, w, h)`` in frame pixels.
+            poses: Each plate's pose.
+            slots: ``(K, P, C)`` their readings so far.
+
+        Returns:
+            ``(K, P, C)`` per-position probabilities.
+        """
+        spec, lengths, sure = self.spec, read_lengths(slots), reading_confidence(slots)
+        rows = np.flatnonzero((lengths >= 2) & (lengths <= spec.two_rows_grow_length) & (sure >= spec.two_rows_grow_min)
+                               & (boxes[:, 2] < ROW_MAX_ASPECT * boxes[:, 3]))
+        if not spec.two_rows_grow or not len(rows):
+            return slots
+        cuts = [cut_at_pose(gray, grown, self._two_row_cut, poses[k])
+                for k in rows for grown in grown_boxes(tuple(boxes[k]), spec.two_rows_grow)]
+        grown = self.two_row_slots(cuts).reshape(len(rows), 2 * len(spec.two_rows_grow), *slots.shape[1:])
+        grown_sure = reading_confidence(grown.reshape(-1, *slots.shape[1:])).reshape(grown.shape[:2])
+        better = ((read_lengths(grown.reshape(-1, *slots.shape[1:])).reshape(grown.shape[:2]) > lengths[rows, None])
+                  & ((grown_sure > sure[rows, None]) | (grown_sure >= spec.two_rows_grow_sure)))
+        found = better.any(axis=1)
+        best = np.argmax(np.where(better, grown_sure, -1.0), axis=1)
+        slots[rows[found]] = grown[found, best[found]]
         return slots
 
     def two_row_slots(self, cuts: list[np.ndarray]) -> np.ndarray:

@@ -409,6 +409,14 @@ class ReaderSpec(StrictModel):
             and that reading is kept where it reads more characters and is surer of itself (0: never).
         two_rows_splits: Where a plate's cut is parted into its two rows, as shares of its height.
         two_rows_overlap: Share of the cut's height each row's strip reaches beyond the split.
+        two_rows_grow: A plate read as 2 to ``two_rows_grow_length`` characters, at least ``two_rows_grow_min``
+            sure, may be one row of a two-row plate (or one row and part of the other): its box, grown upward by each
+            of these shares of its height and then downward by each, is read as two rows; of those readings that read
+            more characters and are surer of themselves, or at least ``two_rows_grow_sure``, the surest replaces its
+            reading (empty: never).
+        two_rows_grow_length: See ``two_rows_grow``.
+        two_rows_grow_min: See ``two_rows_grow``.
+        two_rows_grow_sure: See ``two_rows_grow``.
         jitter: Copies of each crop read beside it, each ``(dx, dy, scale)``: moved by ``dx``, ``dy`` pixels of the
             reader's input and scaled by ``scale`` about its centre. The reading most of the crop and its copies agree
             on is kept (ties: the crop's own), since a reading can turn on a pixel's shift (empty: the crop alone).
@@ -440,6 +448,10 @@ class ReaderSpec(StrictModel):
     two_rows_max_aspect: float = Field(2.3, ge=0)
     two_rows_splits: tuple[Annotated[float, Field(gt=0, lt=1)], ...] = (0.45, 0.5, 0.55)
     two_rows_overlap: float = Field(0.08, ge=0, lt=0.5)
+    two_rows_grow: tuple[Annotated[float, Field(gt=0)], ...] = (0.5, 1.0)
+    two_rows_grow_length: int = Field(5, ge=2)
+    two_rows_grow_min: float = Field(0.5, ge=0, le=1)
+    two_rows_grow_sure: float = Field(0.9, ge=0, le=1)
     jitter: tuple[tuple[float, float, Annotated[float, Field(gt=0)]], ...] = (
         (-2, 0, 1), (2, 0, 1), (0, -1, 1), (0, 1, 1), (0, 0, 0.94), (0, 0, 1.06), (-1, 0, 0.97), (1, 0, 1.03))
     jitter_below: float = Field(0.9, ge=0)
