@@ -180,6 +180,13 @@ def grown_boxes(box: tuple[float, float, float, float], grows: tuple[float, ...]
     return [(x, y - g * h, w, (1 + g) * h) for g in grows] + [(x, y, w, (1 + g) * h) for g in grows]
 
 
+def reads_more(one: np.ndarray, other: np.ndarray, sure: float = math.inf) -> np.ndarray:
+    """``(K,)`` whether each of ``other``'s readings reads more characters than ``one``'s and is surer of itself
+    (:func:`detector.voting.reading_confidence`), or at least ``sure``; both ``(K, P, C)``."""
+    confidence = reading_confidence(other)
+    return (read_lengths(other) > read_lengths(one)) & ((confidence > reading_confidence(one)) | (confidence >= sure))
+
+
 def one_or_two_rows(one: np.ndarray, two: np.ndarray) -> np.ndarray:
     """Per plate, its reading as two rows where that reads more characters than its reading as one row and is surer
     of itself (:func:`detector.voting.reading_confidence`), else its reading as one row. A one-row plate parted in
@@ -192,8 +199,7 @@ def one_or_two_rows(one: np.ndarray, two: np.ndarray) -> np.ndarray:
     Returns:
         ``(K, P, C)``.
     """
-    take_two = (read_lengths(two) > read_lengths(one)) & (reading_confidence(two) > reading_confidence(one))
-    return np.where(take_two[:, None, None], two, one)
+    return np.where(reads_more(one, two)[:, None, None], two, one)
 
 
 class CropReader:
@@ -334,20 +340,23 @@ class CropReader:
         Returns:
             ``(K, P, C)`` per-position probabilities.
         """
-        spec, lengths, sure = self.spec, read_lengths(slots), reading_confidence(slots)
-        rows = np.flatnonzero((lengths >= 2) & (lengths <= spec.two_rows_grow_length) & (sure >= spec.two_rows_grow_min)
-                               & (boxes[:, 2] < ROW_MAX_ASPECT * boxes[:, 3]))
-        if not spec.two_rows_grow or not len(rows):
+        spec = self.spec
+        if not spec.two_rows_grow:
             return slots
+        lengths = read_lengths(slots)
+        rows = np.flatnonzero((lengths >= 2) & (lengths <= spec.two_rows_grow_length)
+                              & (reading_confidence(slots) >= spec.two_rows_grow_min)
+                              & (boxes[:, 2] < ROW_MAX_ASPECT * boxes[:, 3]))
+        if not len(rows):
+            return slots
+        grows = 2 * len(spec.two_rows_grow)
         cuts = [cut_at_pose(gray, grown, self._two_row_cut, poses[k])
                 for k in rows for grown in grown_boxes(tuple(boxes[k]), spec.two_rows_grow)]
-        grown = self.two_row_slots(cuts).reshape(len(rows), 2 * len(spec.two_rows_grow), *slots.shape[1:])
-        grown_sure = reading_confidence(grown.reshape(-1, *slots.shape[1:])).reshape(grown.shape[:2])
-        better = ((read_lengths(grown.reshape(-1, *slots.shape[1:])).reshape(grown.shape[:2]) > lengths[rows, None])
-                  & ((grown_sure > sure[rows, None]) | (grown_sure >= spec.two_rows_grow_sure)))
+        grown = self.two_row_slots(cuts)
+        better = reads_more(np.repeat(slots[rows], grows, axis=0), grown, spec.two_rows_grow_sure).reshape(len(rows), grows)
         found = better.any(axis=1)
-        best = np.argmax(np.where(better, grown_sure, -1.0), axis=1)
-        slots[rows[found]] = grown[found, best[found]]
+        best = np.argmax(np.where(better, reading_confidence(grown).reshape(len(rows), grows), -1.0), axis=1)
+        slots[rows[found]] = grown.reshape(len(rows), grows, *grown.shape[1:])[found, best[found]]
         return slots
 
     def two_row_slots(self, cuts: list[np.ndarray]) -> np.ndarray:

@@ -209,11 +209,13 @@ def test_the_shipped_readers_read_two_row_plates_at_their_boxes_and_one_row_plat
     from stream.frames import load_crop_reader
 
     config = load_config(None)
+
+    def reader_with(**update: object) -> CropReader:
+        return load_crop_reader(config.model_copy(update={"reader": config.reader.model_copy(update=update)}))
+
     reader = load_crop_reader(config)
-    one_row = load_crop_reader(config.model_copy(update={"reader": config.reader.model_copy(
-        update={"two_rows_max_aspect": 0.0, "two_rows_grow": ()})}))
-    one_row_reader = load_crop_reader(config.model_copy(update={"reader": config.reader.model_copy(
-        update={"two_rows_onnx": None})}))
+    one_row = reader_with(two_rows_max_aspect=0.0, two_rows_grow=())
+    one_row_reader = reader_with(two_rows_onnx=None)
     fonts = renderer_fonts(config.renderer, config.model.alphabet)
     formats = {f.name: f for f in config.renderer.formats}
 
@@ -248,6 +250,6 @@ def test_the_shipped_readers_read_two_row_plates_at_their_boxes_and_one_row_plat
     part = boxes.copy()
     part[:, 3] *= 0.6
     part[1::2, 1] += 0.4 * boxes[1::2, 3]
-    no_grow = load_crop_reader(config.model_copy(update={"reader": config.reader.model_copy(update={"two_rows_grow": ()})}))
+    no_grow = reader_with(two_rows_grow=())
     grown, alone = (sum(t == p for t, p in zip(texts(r, frame, part), truth)) for r in (reader, no_grow))
     assert grown >= alone + 2, (grown, alone)  # 3 and 0 of 12 on the machine it was written on
