@@ -88,7 +88,7 @@ def test_missing_weights_fail_clearly(tmp_path):
         load_keras_network(tmp_path / "none.weights.h5", MODEL)
 
 
-def test_int8_export_keeps_float_output_convolutions_and_close_scores(random_net, tmp_path):
+def test_int8_export_keeps_float_input_and_output_convolutions_and_close_scores(random_net, tmp_path):
     import onnx
 
     from recognizer.engine import int8_path
@@ -103,17 +103,47 @@ def test_int8_export_keeps_float_output_convolutions_and_close_scores(random_net
     producer = {out: node for node in graph.node for out in node.output}
     heads = output_convolutions(graph)
     assert len(heads) == 2
+    floats = {next(node.name for node in graph.node if node.op_type == "Conv"), *heads}  # the input's, the heads
+    assert len(floats) == 3
     for node in graph.node:
         if node.op_type == "Conv":
             weight_source = producer.get(node.input[1])  # None: a float initializer
             quantized = weight_source is not None and weight_source.op_type == "DequantizeLinear"
-            assert quantized == (node.name not in heads), node.name
+            assert quantized == (node.name not in floats), node.name
     image = np.random.default_rng(2).integers(0, 256, (150, 300), dtype=np.uint8)
     a = load_onnx_network(onnx_path, model).score_map(image)
     b = load_onnx_network(int8_path(onnx_path), model).score_map(image)
     assert a.columns.shape == b.columns.shape and a.presence.shape == b.presence.shape
     np.testing.assert_allclose(a.presence, b.presence, atol=0.05)
     assert (a.columns.argmax(-1) == b.columns.argmax(-1)).mean() > 0.9
+
+
+def test_the_int8_input_convolution_made_float_scores_as_in_8_bits(random_net, tmp_path, monkeypatch):
+    import onnx
+
+    import recognizer.training.quantize as quantize
+    from recognizer.spec import RendererSpec
+
+    weights, model = random_net
+    export_onnx(weights, model, tmp_path / "net.onnx")
+    monkeypatch.setattr(quantize, "float_input_convolution", lambda model: None)
+    quantize.quantize_int8(tmp_path / "net.onnx", model, RendererSpec(), tmp_path / "eight_bits.onnx")
+    graph = onnx.load(str(tmp_path / "eight_bits.onnx"))
+    monkeypatch.undo()
+    quantize.float_input_convolution(graph)
+    onnx.save(graph, str(tmp_path / "float_input.onnx"))
+    first = next(node for node in graph.graph.node if node.op_type == "Conv")
+    assert {tensor.name for tensor in graph.graph.initializer} >= set(first.input[1:])  # float weights and bias
+    image = np.random.default_rng(3).integers(0, 256, (150, 300), dtype=np.uint8)
+    a = load_onnx_network(tmp_path / "eight_bits.onnx", model).score_map(image)
+    b = load_onnx_network(tmp_path / "float_input.onnx", model).score_map(image)
+    # the same up to a rounding tie now and then in the first layer's 8-bit output (float sums of the same products)
+    np.testing.assert_allclose(a.presence, b.presence, atol=1e-3)
+    np.testing.assert_allclose(a.boxes, b.boxes, atol=3e-3)
+    np.testing.assert_allclose(a.columns, b.columns, atol=1e-3)
+    assert (a.columns.argmax(-1) == b.columns.argmax(-1)).all()
+    with pytest.raises(ValueError, match="max pooling"):
+        quantize.float_input_convolution(graph)  # already float: its output is no longer quantized before pooling
 
 
 def test_shipped_int8_network_reads_as_the_float_one_on_this_cpu():
