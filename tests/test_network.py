@@ -128,12 +128,12 @@ def test_the_int8_input_convolution_made_float_scores_as_in_8_bits(random_net, t
     export_onnx(weights, model, tmp_path / "net.onnx")
     monkeypatch.setattr(quantize, "float_input_convolution", lambda model: None)
     quantize.quantize_int8(tmp_path / "net.onnx", model, RendererSpec(), tmp_path / "eight_bits.onnx")
-    graph = onnx.load(str(tmp_path / "eight_bits.onnx"))
+    transformed = onnx.load(str(tmp_path / "eight_bits.onnx"))
     monkeypatch.undo()
-    quantize.float_input_convolution(graph)
-    onnx.save(graph, str(tmp_path / "float_input.onnx"))
-    first = next(node for node in graph.graph.node if node.op_type == "Conv")
-    assert {tensor.name for tensor in graph.graph.initializer} >= set(first.input[1:])  # float weights and bias
+    quantize.float_input_convolution(transformed)
+    onnx.save(transformed, str(tmp_path / "float_input.onnx"))
+    first = next(node for node in transformed.graph.node if node.op_type == "Conv")
+    assert {tensor.name for tensor in transformed.graph.initializer} >= set(first.input[1:])  # float weights and bias
     image = np.random.default_rng(3).integers(0, 256, (150, 300), dtype=np.uint8)
     a = load_onnx_network(tmp_path / "eight_bits.onnx", model).score_map(image)
     b = load_onnx_network(tmp_path / "float_input.onnx", model).score_map(image)
@@ -143,7 +143,7 @@ def test_the_int8_input_convolution_made_float_scores_as_in_8_bits(random_net, t
     np.testing.assert_allclose(a.columns, b.columns, atol=1e-3)
     assert (a.columns.argmax(-1) == b.columns.argmax(-1)).all()
     with pytest.raises(ValueError, match="max pooling"):
-        quantize.float_input_convolution(graph)  # already float: its output is no longer quantized before pooling
+        quantize.float_input_convolution(transformed)  # already float: its output is no longer quantized before pooling
 
 
 def test_shipped_int8_network_reads_as_the_float_one_on_this_cpu():

@@ -84,7 +84,7 @@ def float_input_convolution(model) -> None:  # type: ignore[no-untyped-def]
             or not all(np.array_equal(constants[a], constants[b]) for a, b in zip(quantize.input[1:], requantize.input[1:]))):
         raise ValueError(f"{conv.name}: not followed by quantization, max pooling and quantization on one scale")
     removed = [quantize, dequantize]
-    for k in (1, 2):  # weights, bias
+    for k in range(1, len(conv.input)):  # weights, bias
         if conv.input[k] in producer and producer[conv.input[k]].op_type == "DequantizeLinear":
             removed.append(producer[conv.input[k]])
             conv.input[k] = f"{conv.input[k]}_float"
