@@ -262,11 +262,13 @@ def _cmd_read(config: AppConfig, args: argparse.Namespace) -> int:
     from stream.stills import StillReader
 
     files = _image_paths(args.paths)
+    unreadable = 0
     with StillReader(config, load_network(config)) as reader:
         for path in files:
             image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
             if image is None:
                 log.warning("skipping unreadable image %s", path)
+                unreadable += 1
                 continue
             started = time.monotonic()
             plates = reader.read(image)
@@ -279,6 +281,9 @@ def _cmd_read(config: AppConfig, args: argparse.Namespace) -> int:
                 print(json.dumps(record), flush=True)
             else:
                 print(f"{path.name}: " + (", ".join(f"{p.text} ({p.confidence:.2f})" for p in plates) or "no plate"))
+    if unreadable:
+        print(f"anpr: error: {unreadable} of {len(files)} images could not be read", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -257,6 +257,16 @@ def test_read_missing_path_fails_clearly(tmp_path):
     assert result.returncode == 2 and "anpr: error: not found" in result.stderr
 
 
+def test_read_reads_the_readable_images_and_fails_for_an_unreadable_one(demo_stills, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image")
+    photo = sorted(demo_stills.glob("*.jpg"))[0]
+    result = anpr("read", str(broken), str(photo))
+    assert result.returncode == 2
+    assert "skipping unreadable image" in result.stderr and "anpr: error: 1 of 2 images could not be read" in result.stderr
+    assert result.stdout.startswith(f"{photo.name}: ")
+
+
 def test_boxes_are_cut_to_the_photo():
     from stream.stills import photo_box
 
