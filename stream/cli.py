@@ -189,6 +189,7 @@ def _image_paths(paths: list[Path]) -> list[Path]:
 def _cmd_run(config: AppConfig, args: argparse.Namespace) -> int:
     from stream.alerts import reload_on_sighup
     from stream.pipeline import RunOptions, StreamRunner, install_signal_handlers, load_network
+    from stream.sources import SourceError
 
     listed = config.camera(args.camera) if args.camera else None
     if args.source is None and listed is None and config.cameras:
@@ -206,6 +207,8 @@ def _cmd_run(config: AppConfig, args: argparse.Namespace) -> int:
     install_signal_handlers(runner.stop_event)
     reload_on_sighup(runner.watch)
     runner.run()
+    if runner.processed == 0 and runner.skipped:
+        raise SourceError(f"no readable frame in {source} ({runner.skipped} skipped)")
     return 0
 
 

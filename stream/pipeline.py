@@ -132,6 +132,11 @@ class StreamRunner:
         config: The application config.
         options: This run's choices.
         network: The loaded network.
+
+    Attributes:
+        published: Plate events published so far.
+        processed: Frames scanned and read so far.
+        skipped: Unreadable frames the source skipped (set when the run ends).
     """
 
     def __init__(self, config: AppConfig, options: RunOptions, network: PlateNetwork) -> None:
@@ -148,6 +153,7 @@ class StreamRunner:
         self.snapshots: SnapshotStore | None = None
         self.published = 0
         self.processed = 0
+        self.skipped = 0
 
     def _publish(self, publisher: Publisher, journal: Journal, tracks: list[FinishedTrack], start_wall: float) -> None:
         for track in tracks:
@@ -251,6 +257,7 @@ class StreamRunner:
                 annotator.close()
             if live is not None:
                 live.stop()
+        self.skipped = capture.stats.skipped
         log.info("processed %d of %d frames (%d dropped, %d skipped), %d plate events", self.processed,
                  capture.stats.read, capture.stats.dropped, capture.stats.skipped, self.published)
         return self.published

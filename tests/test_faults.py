@@ -1,5 +1,5 @@
 """Faults that must lose no event: hostile replay requests, raw TCP garbage, a dying replay thread, a corrupt
-stretch of a video file, a replay server that is down or dead, and a consumer killed while handling an event.
+stretch of a video file, a source with no readable frame, a replay server that is down or dead, and a consumer killed while handling an event.
 
 Each runs the real components: publisher processes (``tests/event_source.py``, ``anpr run``), subscriber
 processes, replay servers on real sockets.
@@ -182,6 +182,17 @@ def test_a_corrupt_stretch_of_a_video_is_skipped_and_counted(tmp_path: Path, end
     assert len(first_loop) == 3 and last_loop == first_loop, published  # the loop after the damage is read whole
     assert heartbeats and heartbeats[-1]["replay_alive"] is True
     assert max(b["frames_skipped"] for b in heartbeats) > 0
+
+
+def test_a_source_with_no_readable_frame_is_a_clear_error(tmp_path: Path, io_args):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "broken.jpg").write_bytes(b"not an image")
+    run = subprocess.run([*ANPR, "run", str(photos), "--no-mqtt", *io_args], cwd=ROOT, env=ENV, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 2, run.stderr[-3000:]
+    assert "skipping unreadable image" in run.stderr
+    assert run.stderr.strip().splitlines()[-1] == f"anpr: error: no readable frame in {photos} (1 skipped)"
 
 
 def test_a_failed_catch_up_is_asked_for_again_until_it_is_filled(tmp_path: Path):
