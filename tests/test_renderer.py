@@ -271,3 +271,19 @@ def test_a_design_that_fills_spreads_its_characters_across_the_plate(monkeypatch
 
     filled, loose = np.median(spans("filled")), np.median(spans("loose"))
     assert filled > 0.8 and filled > loose + 0.1, (filled, loose)
+
+
+
+def test_dirt_dims_a_plate_but_never_hides_what_it_lies_on():
+    from recognizer.synth.plates import smudge
+
+    rng = np.random.default_rng(3)
+    plate = np.zeros((110, 400), np.float32)
+    plate[:, 200:] = 255.0  # dark ink on the left, white plate on the right
+    changed = 0.0
+    for _ in range(200):
+        dirty = plate.copy()
+        smudge(rng, dirty)
+        changed = max(changed, float(np.abs(dirty - plate).max()))
+        assert dirty[:, 200:].min() - dirty[:, :200].max() > 60  # the ink stays darker than the plate under it
+    assert changed > 30  # and the smudges show

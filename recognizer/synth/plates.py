@@ -29,6 +29,25 @@ _BADGE = 0.3
 """Share of emblems that are a framed badge taller than wide (Florida's orange) rather than a small shape."""
 _GAP_MARKS = ("seals", "sticker", "shield", "stacked_text", "dot")
 """Marks that stand in the first gap between two groups of characters (or between two characters)."""
+DIRT_OPACITY = (0.1, 0.45)
+"""Range of a smudge of dirt's opacity: dirt dims what it lies on and never hides a character (an opaque thing on a
+plate is a mark, drawn in its place)."""
+
+
+def smudge(rng: np.random.Generator, canvas: np.ndarray) -> None:
+    """Lays one smudge of dirt on a plate: a soft-edged ellipse of a random gray, blended in at
+    :data:`DIRT_OPACITY`.
+
+    Args:
+        rng: Random generator.
+        canvas: ``(h, w)`` float32 plate, changed in place.
+    """
+    h, w = canvas.shape
+    shape = np.zeros((h, w), np.float32)
+    cv2.ellipse(shape, (int(rng.integers(0, w)), int(rng.integers(0, h))),
+                (int(rng.integers(3, 25)), int(rng.integers(2, 12))), float(rng.uniform(0, 180)), 0, 360, 1.0, -1)
+    shape = cv2.GaussianBlur(shape, (0, 0), float(rng.uniform(0.5, 3.0)))
+    canvas += rng.uniform(*DIRT_OPACITY) * shape * (float(rng.uniform(40, 200)) - canvas)
 
 
 @dataclass(frozen=True)
@@ -542,9 +561,7 @@ def render_plate(rng: np.random.Generator, plate_format: PlateFormat, fonts: Fon
         for sx in (0.12, 0.88) if rng.random() < 0.5 else (0.2, 0.8):
             cv2.circle(canvas, (int(sx * w), int(sy * h)), int(0.04 * h), float(rng.uniform(60, 220)), -1)
     for _ in range(int(rng.integers(0, 6))):
-        cx, cy = int(rng.integers(0, w)), int(rng.integers(0, h))
-        cv2.ellipse(canvas, (cx, cy), (int(rng.integers(3, 25)), int(rng.integers(2, 12))), float(rng.uniform(0, 180)),
-                    0, 360, float(rng.uniform(40, 200)), -1)
+        smudge(rng, canvas)
     if rng.random() < 0.5:
         noise = cv2.GaussianBlur(rng.normal(0, 1, (h // 4 + 1, w // 4 + 1)).astype(np.float32), (0, 0), 2)
         canvas += cv2.resize(noise, (w, h)) * rng.uniform(5, 25)
