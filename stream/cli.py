@@ -262,6 +262,7 @@ def _cmd_read(config: AppConfig, args: argparse.Namespace) -> int:
     import cv2
 
     from stream.pipeline import load_network
+    from stream.sources import SourceError
     from stream.stills import StillReader
 
     files = _image_paths(args.paths)
@@ -285,8 +286,7 @@ def _cmd_read(config: AppConfig, args: argparse.Namespace) -> int:
             else:
                 print(f"{path.name}: " + (", ".join(f"{p.text} ({p.confidence:.2f})" for p in plates) or "no plate"))
     if unreadable:
-        print(f"anpr: error: {unreadable} of {len(files)} images could not be read", file=sys.stderr)
-        return 2
+        raise SourceError(f"{unreadable} of {len(files)} images could not be read")
     return 0
 
 
