@@ -266,7 +266,10 @@ class TrainSpec(StrictModel):
         workers: Processes that render training windows.
         val_windows: Generated windows held back for validation.
         real_crops: Manifest of real plate crops scored after every epoch (validation only); None: none.
-        init_weights: Window-network weights a new run starts from (a further phase of training); None: random.
+        init_weights: Window-network weights a new run starts from (a further phase of training); None: random. The
+            crop reader's may lack layers the new one has (``reader.context_dilations``): those start as built.
+        frozen: Names of layers (or their prefixes, ``stage`` for every convolution stage) that the run leaves as
+            ``init_weights`` has them, batch norms included.
         keep: The weights a run copies out when it ends: its epoch with the best real-crop score (the generated
             score without real crops), or its last epoch.
         bank: A bank of windows (``anpr render-bank``) to train on, reshuffled and augmented every pass, instead of
@@ -286,6 +289,7 @@ class TrainSpec(StrictModel):
     val_windows: int = Field(2000, ge=1)
     real_crops: Path | None = None
     init_weights: Path | None = None
+    frozen: tuple[str, ...] = ()
     keep: Literal["best", "last"] = "best"
     bank: Path | None = None
     max_minutes: float | None = Field(None, gt=0)
@@ -386,6 +390,8 @@ class ReaderSpec(StrictModel):
         width: Crop width (a multiple of 4); the network reads ``width / 4`` columns.
         positions: Most characters a crop is read as.
         widths: Filters of the network's five convolution stages.
+        context_dilations: Residual 1x3 convolutions along the columns after the context convolution, one per entry,
+            each dilated by it (``(2, 4, 8)``: each column sees about 30 columns, most of a plate); empty: none.
         weights: Keras weights (``anpr train-reader``), relative to the repository when not absolute.
         onnx: ONNX export of the same weights, which the reader runs.
         two_rows_onnx: ONNX file of the reader of plates read as two rows (laid out as one row: a reader trained on
@@ -433,6 +439,7 @@ class ReaderSpec(StrictModel):
     width: int = Field(192, ge=32, multiple_of=4)
     positions: int = Field(9, ge=1, le=16)
     widths: tuple[PositiveInt, PositiveInt, PositiveInt, PositiveInt, PositiveInt] = (16, 32, 64, 96, 128)
+    context_dilations: tuple[PositiveInt, ...] = ()
     weights: Path = Path("recognizer/weights/reader.weights.h5")
     onnx: Path = Path("recognizer/weights/reader.onnx")
     two_rows_onnx: Path | None = Path("recognizer/weights/reader_two_rows.onnx")

@@ -2,7 +2,9 @@
 
 Five 3x3 convolution stages (batch normalisation, ReLU) pool the crop's height to 1/16 and its width to 1/4; a
 convolution over the remaining rows makes each column one feature vector, a 1x5 convolution gives each column its
-neighbours' context, and a 1x1 convolution scores the classes. A ``48 x 192`` crop gives 48 columns.
+neighbours' context, optional residual 1x3 convolutions dilated along the columns (``ReaderSpec.context_dilations``)
+widen that context to most of the plate, and a 1x1 convolution scores the classes. A ``48 x 192`` crop gives 48
+columns.
 """
 
 from __future__ import annotations
@@ -48,5 +50,13 @@ def build_reader(model: ModelSpec, spec: ReaderSpec) -> keras.Model:
     x = layers.Conv2D(2 * spec.widths[-1], (rows, 1), padding="valid", use_bias=False, name="collapse_conv")(x)
     x = layers.ReLU(name="collapse_relu")(layers.BatchNormalization(momentum=0.95, name="collapse_bn")(x))
     x = _conv_bn_relu(x, 2 * spec.widths[-1], (1, _CONTEXT), "context")
+    for i, dilation in enumerate(spec.context_dilations):
+        # convolution, ReLU, then batch norm whose scale starts at zero: a block adds nothing until it has learnt
+        # something, so weights of a reader without these blocks load into one with them unchanged in effect
+        y = layers.Conv2D(2 * spec.widths[-1], (1, 3), dilation_rate=(1, dilation), padding="same", use_bias=False,
+                          name=f"wide{i + 1}_conv")(x)
+        y = layers.BatchNormalization(momentum=0.95, gamma_initializer="zeros", name=f"wide{i + 1}_bn")(
+            layers.ReLU(name=f"wide{i + 1}_relu")(y))
+        x = layers.Add(name=f"wide{i + 1}_add")([x, y])
     columns = layers.Conv2D(model.classes, 1, name="columns")(x)
     return keras.Model(inputs, columns, name="reader")

@@ -159,7 +159,9 @@ def train_reader(model: ModelSpec, renderer: RendererSpec, reader: ReaderSpec, s
         log.info("resuming after epoch %d from %s", state["epoch"], checkpoint)
     else:
         if spec.init_weights is not None:
-            net.load_weights(spec.init_weights)
+            load_reader_weights(net, spec.init_weights, crop_model, reader)
+        for layer in net.layers:
+            layer.trainable = not layer.name.startswith(spec.frozen)
         trainer = training_model(net)
         trainer.compile(optimizer=keras.optimizers.Adam(warmup_cosine(spec.learning_rate, spec.epochs, spec.steps_per_epoch)),
                         loss=make_reader_loss(crop_model))
@@ -179,6 +181,30 @@ def train_reader(model: ModelSpec, renderer: RendererSpec, reader: ReaderSpec, s
     with contextlib.closing(stream):
         return run_epochs(trainer, stream, spec, run_dir, state, run_started, "reader epoch", current_net,
                           lambda net: validate_reader(net, crop_model, generated, real, real_crops), weights_out)
+
+
+def load_reader_weights(net, weights: Path, crop_model: ModelSpec, reader: ReaderSpec) -> None:  # type: ignore[no-untyped-def]
+    """Loads a reader's ``.weights.h5`` into ``net``, which may have context blocks (``reader.context_dilations``)
+    that the file's reader lacks: those keep their initial weights, with which they add nothing.
+
+    Args:
+        net: A reader built by :func:`build_reader` with ``reader``.
+        weights: ``.weights.h5`` of a reader with ``reader``'s settings, or with the same but no context blocks.
+        crop_model: The crop reader's alphabet and size (``reader.crop_model``).
+        reader: The settings ``net`` was built with.
+    """
+    try:
+        net.load_weights(weights)
+        return
+    except ValueError:
+        if not reader.context_dilations:
+            raise
+    parent = build_reader(crop_model, reader.model_copy(update={"context_dilations": ()}))
+    parent.load_weights(weights)
+    for layer in parent.layers:
+        if layer.weights:
+            net.get_layer(layer.name).set_weights(layer.get_weights())
+    log.info("%s has no context blocks: they start adding nothing", weights)
 
 
 def export_reader(weights: Path, model: ModelSpec, reader: ReaderSpec, out: Path) -> None:
