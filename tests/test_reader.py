@@ -192,6 +192,36 @@ def test_a_tiny_run_renders_a_bank_trains_resumes_exports_and_reads(tmp_path: Pa
     assert build_scanner(windows, network).read_boxes is None
 
 
+def test_context_blocks_start_from_a_reader_without_them_and_frozen_stages_keep_its_weights(tmp_path: Path):
+    from recognizer.training.bank import render_bank
+    from recognizer.training.reader_network import build_reader
+    from recognizer.training.train_reader import load_reader_weights, train_reader
+
+    parent_file = tmp_path / "parent.weights.h5"
+    parent = build_reader(CROP_MODEL, READER)
+    parent.save_weights(parent_file)
+    wide = READER.model_copy(update={"context_dilations": (2, 4)})
+    net = build_reader(CROP_MODEL, wide)
+    load_reader_weights(net, parent_file, CROP_MODEL, wide)
+    crops = CropGenerator(CROP_MODEL, RendererSpec(), seed=3).batch(np.random.default_rng(2), 3).images[..., None]
+    np.testing.assert_array_equal(np.asarray(net(crops)), np.asarray(parent(crops)))  # the blocks add nothing yet
+    with pytest.raises(ValueError):  # a file of another layout still fails
+        load_reader_weights(build_reader(CROP_MODEL, READER.model_copy(update={"widths": (8, 16, 32, 48, 64)})),
+                            parent_file, CROP_MODEL, READER)
+
+    bank = tmp_path / "bank"
+    render_bank(CROP_MODEL, RendererSpec(), bank, 16, workers=1, shard_size=16, generator=CropGenerator)
+    tiny = TrainSpec(batch_size=8, steps_per_epoch=2, epochs=1, val_windows=4, bank=bank, keep="last",
+                     init_weights=parent_file, frozen=("scale", "stage"), learning_rate=1e-2)
+    out = tmp_path / "wide.weights.h5"
+    train_reader(ModelSpec(), RendererSpec(), wide, tiny, tmp_path / "run", out)
+    trained = build_reader(CROP_MODEL, wide)
+    trained.load_weights(out)
+    for layer in parent.layers:
+        kept = [np.array_equal(a, b) for a, b in zip(layer.get_weights(), trained.get_layer(layer.name).get_weights())]
+        assert all(kept) == layer.name.startswith(("scale", "stage")) or not layer.weights, layer.name
+
+
 def test_a_box_that_may_be_one_row_of_a_two_row_plate_is_grown_up_then_down():
     assert grown_boxes((10, 20, 30, 10), (0.5, 1.0)) == [(10, 15, 30, 15), (10, 10, 30, 20), (10, 20, 30, 15),
                                                          (10, 20, 30, 20)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,7 +195,9 @@ def load_reader_weights(net, weights: Path, crop_model: ModelSpec, reader: Reade
         reader: The settings ``net`` was built with.
     """
     try:
-        net.load_weights(weights)
+        with warnings.catch_warnings():  # Keras warns of each layer it cannot fill before it fails
+            warnings.simplefilter("ignore")
+            net.load_weights(weights)
         return
     except ValueError:
         if not reader.context_dilations:
