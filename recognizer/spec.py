@@ -268,8 +268,8 @@ class TrainSpec(StrictModel):
         real_crops: Manifest of real plate crops scored after every epoch (validation only); None: none.
         init_weights: Window-network weights a new run starts from (a further phase of training); None: random. The
             crop reader's may lack layers the new one has (``reader.context_dilations``): those start as built.
-        frozen: Names of layers (or their prefixes, ``stage`` for every convolution stage) that the run leaves as
-            ``init_weights`` has them, batch norms included.
+        frozen: Names of the crop reader's layers (or their prefixes, ``stage`` for every convolution stage) that
+            ``anpr train-reader`` leaves as ``init_weights`` has them, batch norms included.
         keep: The weights a run copies out when it ends: its epoch with the best real-crop score (the generated
             score without real crops), or its last epoch.
         bank: A bank of windows (``anpr render-bank``) to train on, reshuffled and augmented every pass, instead of
