@@ -199,10 +199,21 @@ def window_network(trainer, model: ModelSpec):  # type: ignore[no-untyped-def]
     from recognizer.training.network import build_network
 
     net = build_network(model, model.window_shape)
-    for layer in net.layers:
-        if layer.weights:
-            layer.set_weights(trainer.get_layer(layer.name).get_weights())
+    copy_weights(trainer, net)
     return net
+
+
+def copy_weights(source, target) -> None:  # type: ignore[no-untyped-def]
+    """Gives each layer of ``source`` that has weights to the layer of ``target`` of the same name.
+
+    Args:
+        source: A Keras model whose weighted layers' names ``target`` also has (a trainer wrapping ``target``'s
+            layers, or a reader without context blocks).
+        target: The model whose layers are set.
+    """
+    for layer in source.layers:
+        if layer.weights:
+            target.get_layer(layer.name).set_weights(layer.get_weights())
 
 
 def warmup_cosine(peak: float, epochs: int, steps_per_epoch: int):  # type: ignore[no-untyped-def]

@@ -28,7 +28,7 @@ from recognizer.synth.crops import CropGenerator
 from recognizer.synth.windows import WindowBatch
 from recognizer.training.bank import Bank
 from recognizer.training.reader_network import COLUMN_STRIDE, build_reader
-from recognizer.training.train import load_run_state, run_epochs, warmup_cosine
+from recognizer.training.train import copy_weights, load_run_state, run_epochs, warmup_cosine
 
 log = logging.getLogger(__name__)
 
@@ -174,9 +174,7 @@ def train_reader(model: ModelSpec, renderer: RendererSpec, reader: ReaderSpec, s
     stream = bank.batches(spec.batch_size, spec.seed, state["epoch"] * spec.steps_per_epoch, threads=min(4, spec.workers))
 
     def current_net():  # type: ignore[no-untyped-def]
-        for layer in net.layers:
-            if layer.weights:
-                layer.set_weights(trainer.get_layer(layer.name).get_weights())
+        copy_weights(trainer, net)
         return net
 
     with contextlib.closing(stream):
@@ -204,9 +202,7 @@ def load_reader_weights(net, weights: Path, crop_model: ModelSpec, reader: Reade
             raise
     parent = build_reader(crop_model, reader.model_copy(update={"context_dilations": ()}))
     parent.load_weights(weights)
-    for layer in parent.layers:
-        if layer.weights:
-            net.get_layer(layer.name).set_weights(layer.get_weights())
+    copy_weights(parent, net)
     log.info("%s has no context blocks: they start adding nothing", weights)
 
 
