@@ -165,7 +165,7 @@ def surest(readings: np.ndarray) -> np.ndarray:
     return readings[np.arange(len(readings)), reading_confidence(readings).argmax(axis=1)]
 
 
-def agreed(readings: np.ndarray) -> np.ndarray:
+def agreed(readings: np.ndarray, vouching: int | None = None) -> np.ndarray:
     """Per plate, its first reading where the most of its ``R`` readings agree with its text (:func:`plurality`;
     ties: the text read first); where the most agree on another text, the geometric mean of those that do
     (:func:`geometric_mean`). A reading the others bear out keeps its own probabilities, so that agreeing does not
@@ -174,6 +174,9 @@ def agreed(readings: np.ndarray) -> np.ndarray:
     Args:
         readings: ``(K, R, P, C)`` per-position probabilities of ``R`` readings of each of ``K`` plates, the plate's
             own reading first.
+        vouching: Only the first this many readings (the plate's own reader's) are combined where any of them agree
+            with the winning text; the rest (another reader's, calibrated otherwise) vote and are combined only where
+            none of those do. None: all of them.
 
     Returns:
         ``(K, P, C)``.
@@ -182,7 +185,8 @@ def agreed(readings: np.ndarray) -> np.ndarray:
     for k, plate in enumerate(readings):
         agree = plurality(texts(plate), np.ones(len(plate)))
         if not agree[0]:
-            out[k] = geometric_mean(plate[agree])
+            own = agree[:vouching]
+            out[k] = geometric_mean(plate[: len(own)][own] if own.any() else plate[agree])
     return out
 
 

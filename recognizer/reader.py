@@ -12,6 +12,7 @@ import logging
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -23,6 +24,9 @@ from recognizer.deskew import Pose, level_cut, plate_roll, plate_slant, unturned
 from recognizer.engine import onnx_session
 from recognizer.fitting import FormatFit
 from recognizer.spec import ModelSpec, ReaderSpec
+
+if TYPE_CHECKING:
+    from onnxruntime import InferenceSession
 
 log = logging.getLogger(__name__)
 
@@ -215,20 +219,21 @@ class CropReader:
             (:meth:`recognizer.fitting.FormatFit.refit`). None: plain readings.
         two_rows: ``.onnx`` file of a reader of two-row plates laid out as one row, which reads the plates read as two
             rows (:meth:`two_row_slots`); None: the reader at ``path`` reads them too.
+        second: ``.onnx`` file of a second one-row reader, trained otherwise, whose readings of an unsure crop and of
+            its copies join the vote of :meth:`chars`; None: the reader at ``path`` reads them alone.
 
     Raises:
         FileNotFoundError: If a file is missing.
     """
 
     def __init__(self, path: Path, model: ModelSpec, spec: ReaderSpec, threads: int = 1,
-                 fit: FormatFit | None = None, two_rows: Path | None = None) -> None:
-        for file in (path, two_rows):
+                 fit: FormatFit | None = None, two_rows: Path | None = None, second: Path | None = None) -> None:
+        for file in (path, two_rows, second):
             if file is not None and not file.is_file():
                 raise FileNotFoundError(f"crop reader not found: {file} (train one with 'anpr train-reader')")
         self.session = onnx_session(path, threads)
-        self.input = self.session.get_inputs()[0].name
         self.two_rows_session = self.session if two_rows is None else onnx_session(two_rows, threads)
-        self.two_rows_input = self.two_rows_session.get_inputs()[0].name
+        self.second_session = None if second is None else onnx_session(second, threads)
         self.model = model
         self.spec = spec
         self.fit = fit
@@ -245,16 +250,21 @@ class CropReader:
         Returns:
             ``(K, width / 4, C)`` float32 probabilities, the last class "no character".
         """
+        return self._run(self.two_rows_session if two_rows else self.session, crops)
+
+    def _run(self, session: InferenceSession, crops: np.ndarray) -> np.ndarray:
+        """``(K, width / 4, C)`` column probabilities of ``(K, height, width)`` uint8 crops read by ``session``."""
         if len(crops) == 0:
             return np.zeros((0, self.spec.width // 4, self.model.classes), np.float32)
-        session, name = (self.two_rows_session, self.two_rows_input) if two_rows else (self.session, self.input)
-        [logits] = session.run(None, {name: crops[..., None].astype(np.float32)})
+        [logits] = session.run(None, {session.get_inputs()[0].name: crops[..., None].astype(np.float32)})
         return softmax(logits[:, 0])
 
     def chars(self, crops: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
         """Per-position probabilities of crops (:meth:`slots`). A crop that reads as some text, less than
-        ``spec.jitter_below`` sure of it, is read with its copies too (``spec.jitter``, :func:`jittered`), and read as
-        the text most of them agree on (:func:`detector.voting.agreed`).
+        ``spec.jitter_below`` sure of it, is read with its copies too (``spec.jitter``, :func:`jittered`), by this
+        reader and by the second one where there is one, and read as the text most of those readings agree on
+        (:func:`detector.voting.agreed`); how sure that reading is, this reader's readings of it say where any
+        read it (the second reader's confidences are its own, not comparable with the re-read windows').
 
         Args:
             crops: ``(K, height, width)`` uint8 crops.
@@ -271,8 +281,12 @@ class CropReader:
         if not len(read):
             return slots
         copies = np.concatenate([jittered(crops[k], moves) for k in read])
-        more = self.slots(self.columns(copies)).reshape(len(read), len(moves), *slots.shape[1:])
-        slots[read] = agreed(np.concatenate([slots[read, None], more], axis=1))
+        shape = (len(read), len(moves), *slots.shape[1:])
+        readings = [slots[read, None], self.slots(self.columns(copies)).reshape(shape)]
+        if self.second_session is not None:
+            readings += [self.slots(self._run(self.second_session, crops[read]))[:, None],
+                         self.slots(self._run(self.second_session, copies)).reshape(shape)]
+        slots[read] = agreed(np.concatenate(readings, axis=1), vouching=1 + len(moves))
         return slots
 
     def slots(self, columns: np.ndarray) -> np.ndarray:

@@ -396,6 +396,9 @@ class ReaderSpec(StrictModel):
         onnx: ONNX export of the same weights, which the reader runs.
         two_rows_onnx: ONNX file of the reader of plates read as two rows (laid out as one row: a reader trained on
             two-row plates, ``configs/finetune_reader_two_rows.yaml``); None: ``onnx`` reads them too.
+        second_onnx: ONNX file of a second one-row reader, trained otherwise, whose readings of an unsure crop and of
+            its copies join their vote (``jitter``; the context reader, ``configs/finetune_reader_context.yaml``:
+            it errs on other crops); None: ``onnx`` reads them alone.
         margin_x: Share of the plate box's width added on each side when cutting a crop.
         margin_y: Share of the plate box's height added above and below.
         deskew_max_degrees: The most a plate's roll is measured to be (:func:`recognizer.deskew.plate_roll`); 0: crops
@@ -443,6 +446,7 @@ class ReaderSpec(StrictModel):
     weights: Path = Path("recognizer/weights/reader.weights.h5")
     onnx: Path = Path("recognizer/weights/reader.onnx")
     two_rows_onnx: Path | None = Path("recognizer/weights/reader_two_rows.onnx")
+    second_onnx: Path | None = Path("recognizer/weights/reader_context.onnx")
     margin_x: float = Field(0.06, ge=0, le=1)
     margin_y: float = Field(0.12, ge=0, le=1)
     deskew_max_degrees: float = Field(25.0, ge=0, lt=45)

@@ -45,10 +45,10 @@ def load_crop_reader(config: AppConfig, photos: bool = True) -> CropReader:
         config: The application config.
         photos: It reads photos; False: a stream's frames, where turned plates are cut level and slanted ones
             upright only with ``reader.deskew_streams``, and crops read with their jittered copies only with
-            ``reader.jitter_streams``.
+            ``reader.jitter_streams`` (the second reader, ``reader.second_onnx``, votes only with them).
 
     Raises:
-        FileNotFoundError: If ``reader.onnx`` or ``reader.two_rows_onnx`` is missing.
+        FileNotFoundError: If ``reader.onnx``, ``reader.two_rows_onnx`` or ``reader.second_onnx`` is missing.
     """
     model = config.reader.crop_model(config.model).model_copy(update={"positions": config.model.positions})
     check = config.format_check
@@ -60,7 +60,8 @@ def load_crop_reader(config: AppConfig, photos: bool = True) -> CropReader:
         spec = spec.model_copy(update={"jitter": ()})
     threads = config.scan.workers if photos else config.recognizer.threads
     two_rows = None if spec.two_rows_onnx is None else resolve(spec.two_rows_onnx)
-    return CropReader(resolve(spec.onnx), model, spec, threads, fit, two_rows)
+    second = None if spec.second_onnx is None or not spec.jitter else resolve(spec.second_onnx)  # it votes on copies
+    return CropReader(resolve(spec.onnx), model, spec, threads, fit, two_rows, second)
 
 
 def build_scanner(config: AppConfig, network: PlateNetwork, scan: ScanSpec | None = None,

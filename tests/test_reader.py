@@ -170,6 +170,24 @@ def test_a_tiny_run_renders_a_bank_trains_resumes_exports_and_reads(tmp_path: Pa
     with pytest.raises(FileNotFoundError, match="nowhere.onnx"):
         CropReader(onnx, CROP_MODEL, READER, two_rows=tmp_path / "nowhere.onnx")
 
+    # A second reader's readings of unsure crops and their copies join the vote (every crop unsure here): each crop
+    # is read as the text most of the 18 readings agree on (ties: its own), and a second reader that reads as the
+    # first does changes no reading.
+    voting = READER.model_copy(update={"jitter_below": 2.0})
+    alone = CropReader(onnx, CROP_MODEL, voting).chars(crops.images)
+    np.testing.assert_allclose(CropReader(onnx, CROP_MODEL, voting, second=onnx).chars(crops.images), alone, atol=1e-6)
+    with_other = CropReader(onnx, CROP_MODEL, voting, second=tmp_path / "two_rows.onnx")
+    voted = with_other.chars(crops.images).argmax(axis=-1)
+    for crop, text in zip(crops.images, voted):
+        views = np.concatenate([crop[None], jittered(crop, voting.jitter)])
+        readings = [tuple(t) for t in np.concatenate([reader.slots(reader.columns(views)).argmax(axis=-1)
+                                                      for reader in (with_other, other)])]
+        counts = {r: readings.count(r) for r in readings}
+        most = max(counts.values())
+        assert counts[tuple(text)] == most and (text == readings[0]).all() == (counts[readings[0]] == most)
+    with pytest.raises(FileNotFoundError, match="nowhere.onnx"):
+        CropReader(onnx, CROP_MODEL, READER, second=tmp_path / "nowhere.onnx")
+
     # Enabled in a config, it reads every candidate of the scanner and photos that are only the plate, as many
     # positions as the window network reads (7 for a Brazilian camera), fitted to the camera's formats.
     from stream.config import load_config
@@ -244,6 +262,8 @@ def test_the_shipped_readers_read_two_row_plates_at_their_boxes_and_one_row_plat
         return load_crop_reader(config.model_copy(update={"reader": config.reader.model_copy(update=update)}))
 
     reader = load_crop_reader(config)
+    assert reader.second_session is not None  # votes on photos' unsure crops; a stream's crops are read as cut
+    assert load_crop_reader(config, photos=False).second_session is None
     one_row = reader_with(two_rows_max_aspect=0.0, two_rows_grow=())
     one_row_reader = reader_with(two_rows_onnx=None)
     fonts = renderer_fonts(config.renderer, config.model.alphabet)

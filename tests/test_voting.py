@@ -133,6 +133,16 @@ def test_the_reading_most_copies_agree_on_is_kept():
     np.testing.assert_array_equal(voted[1], readings[1, 0])  # a tie keeps the first reading
     np.testing.assert_array_equal(voted[2], readings[2, 0])  # borne out: its own probabilities, no surer
 
+    # The last two readings are another reader's: they vote, but where the first two (the plate's own reader's) read
+    # the winning text too, only those say how sure it is.
+    readings = np.array([[[a, blank], [b, blank], [sure_b, blank], [sure_b, blank]],  # plate 0: b wins, 3 to 1
+                         [[a, blank], [a, a], [sure_b, blank], [sure_b, blank]],  # plate 1: b wins, 2 to 1 to 1
+                         [[a, blank], [b, blank], [sure_a, blank], [sure_b, blank]]])  # plate 2: a wins, 2 to 2
+    voted = agreed(readings, vouching=2)
+    np.testing.assert_allclose(voted[0], readings[0, 1], atol=1e-6)  # its own reader's reading of b alone
+    np.testing.assert_allclose(voted[1], geometric_mean(readings[1, 2:]))  # no own reading of b: the other's
+    np.testing.assert_array_equal(voted[2], readings[2, 0])
+
 
 def test_a_sure_second_reading_that_extends_the_first_is_taken():
     def reading(labels: list[int], p: float) -> np.ndarray:  # classes 0, 1, 2 and "no character" (3)
