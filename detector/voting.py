@@ -129,6 +129,33 @@ def reading_confidence(chars: np.ndarray) -> np.ndarray:
     return np.prod(np.asarray(chars).max(axis=-1), axis=-1)
 
 
+def character_confidence(chars: np.ndarray) -> np.ndarray:
+    """How sure readings are of their characters on average: the geometric mean, over the positions whose likeliest
+    class is a character, of that class's probability (0 for a reading of no character). Unlike
+    :func:`reading_confidence`, it does not fall with each character a reading has.
+
+    Args:
+        chars: ``(K, P, C)`` per-position probabilities ("no character" last).
+
+    Returns:
+        ``(K,)`` confidences.
+    """
+    best = np.asarray(chars).max(axis=-1)
+    is_char = texts(chars) != chars.shape[-1] - 1
+    count = is_char.sum(axis=-1)
+    with np.errstate(divide="ignore"):
+        mean_log = np.where(is_char, np.log(best), 0.0).sum(axis=-1) / np.maximum(count, 1)
+    return np.where(count > 0, np.exp(mean_log), 0.0)
+
+
+def one_more_before(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """``(K,)`` whether each second reading is the first's characters with exactly one more before them (most often a
+    mark beside the plate, a band's letter or a picture, read as a character); both ``(K, P, C)``."""
+    blank = first.shape[-1] - 1
+    return np.array([len(b[b != blank]) == len(a[a != blank]) + 1 and np.array_equal(b[b != blank][1:], a[a != blank])
+                     for a, b in zip(texts(first), texts(second))], bool)
+
+
 def extends(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Per plate, whether the second reading is the first's characters (at least one) with one or more after them,
     two or more before them, or one more between two of them: the first lost a plate's last character at its edge,
@@ -191,7 +218,7 @@ def agreed(readings: np.ndarray, vouching: int | None = None) -> np.ndarray:
 
 
 def surer(first: np.ndarray, second: np.ndarray, one_more_confidence: float = np.inf,
-          log_prior: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+          log_prior: Callable[[np.ndarray], np.ndarray] | None = None, longer_from: int | None = None) -> np.ndarray:
     """Per plate, the reading of two readers that is surer of itself (:func:`reading_confidence`; ties: ``first``),
     except that the second is taken where it extends the first (:func:`extends`: one or more characters after the
     first's, two or more before them, or one more between two of them) and is at least ``one_more_confidence`` sure
@@ -202,6 +229,10 @@ def surer(first: np.ndarray, second: np.ndarray, one_more_confidence: float = np
     ``log_prior`` gives both texts a finite weight, each reading's log confidence has its weight added: the camera's
     plate formats break the tie between the two readers as they break it within one (``read.tie_break``).
 
+    Where the first reads at least ``longer_from`` characters and the second more (but not only one more before
+    them), the second is taken where it is surer of its characters on average (:func:`character_confidence`): a
+    product over positions falls with each character a reading has, so that it favours a reading that lost one.
+
     Args:
         first: ``(K, P, C)`` one reader's per-position probabilities of ``K`` plates.
         second: ``(K, P, C)`` the other's.
@@ -209,6 +240,8 @@ def surer(first: np.ndarray, second: np.ndarray, one_more_confidence: float = np
             first's (``inf``: never).
         log_prior: ``(M, P, C)`` readings to ``(M,)`` the log weight of each one's text (``-inf`` where it fits no
             format). None: confidence alone.
+        longer_from: Least characters of a first reading that a longer second one may win over by its characters'
+            mean confidence. None: never.
 
     Returns:
         ``(K, P, C)``.
@@ -227,4 +260,8 @@ def surer(first: np.ndarray, second: np.ndarray, one_more_confidence: float = np
             second_score[rows] += second_prior[both_fit]
     keep_first = first_score >= second_score
     keep_first &= ~((second_confidence >= one_more_confidence) & extends(first, second))
+    if longer_from is not None and len(first):
+        first_length, second_length = read_lengths(first), read_lengths(second)
+        longer = (first_length >= longer_from) & (second_length > first_length) & ~one_more_before(first, second)
+        keep_first &= ~(longer & (character_confidence(second) > character_confidence(first)))
     return np.where(keep_first[:, None, None], first, second)

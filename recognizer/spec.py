@@ -385,6 +385,10 @@ class ReaderSpec(StrictModel):
             it extends the windows' reading (one or more characters after theirs, two or more before them, or one
             more between two of them) and is at least this sure of itself (windows lose a plate's last character at
             its edge and narrow or repeated ones inside it, and read one row of a two-row plate); above 1: never.
+        longer_by_mean: With both, a crop reading of more characters than the windows' (of at least
+            ``read.min_length``; not only one more before them) is taken where its characters are surer on average
+            (their geometric mean) than the windows' characters: a reading's confidence, a product over positions,
+            falls with each character it has.
         photos: The same for photos (``anpr read``, image files) and photos that are only the plate.
         height: Crop height the network reads (a multiple of 16).
         width: Crop width (a multiple of 4); the network reads ``width / 4`` columns.
@@ -438,6 +442,7 @@ class ReaderSpec(StrictModel):
     streams: ReadingMode = "crop"
     photos: ReadingMode = "both"
     one_more_confidence: float = Field(0.7, ge=0)
+    longer_by_mean: bool = True
     height: int = Field(48, ge=16, multiple_of=16)
     width: int = Field(192, ge=32, multiple_of=4)
     positions: int = Field(9, ge=1, le=16)

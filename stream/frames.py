@@ -95,11 +95,14 @@ def build_scanner(config: AppConfig, network: PlateNetwork, scan: ScanSpec | Non
 def settle_readings(config: AppConfig) -> SettleReadings:
     """How the re-read windows' and the crop reader's readings of the same plates make their final reading: the
     surer of the two (:func:`detector.voting.surer`), the crop reader's where it extends the windows' and is at
-    least ``reader.one_more_confidence`` sure, and where the two read as many characters, each weighed by its
-    text's format weight (``read.readers_tie_weight``)."""
+    least ``reader.one_more_confidence`` sure or where it reads more characters and is surer of them on average
+    (``reader.longer_by_mean``), and where the two read as many characters, each weighed by its text's format
+    weight (``read.readers_tie_weight``)."""
     check = config.format_check
     log_prior = partial(readers_log_prior, model=config.model, check=check) if check.readers_tie_weight else None
-    return partial(surer, one_more_confidence=config.reader.one_more_confidence, log_prior=log_prior)
+    longer_from = check.min_length if config.reader.longer_by_mean else None
+    return partial(surer, one_more_confidence=config.reader.one_more_confidence, log_prior=log_prior,
+                   longer_from=longer_from)
 
 
 def to_reads(candidates: list[Candidate], config: AppConfig, frame: int, time_s: float) -> list[PlateRead]:

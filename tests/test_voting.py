@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from detector.voting import (agreed, extends, geometric_mean, plurality, read_lengths, reading_confidence,
-                             surer, surest, texts, votes_by_length)
+from detector.voting import (agreed, character_confidence, extends, geometric_mean, one_more_before, plurality,
+                             read_lengths, reading_confidence, surer, surest, texts, votes_by_length)
 from recognizer.decode import decode
 from recognizer.spec import ModelSpec
 
@@ -161,6 +161,30 @@ def test_a_sure_second_reading_that_extends_the_first_is_taken():
     chosen = surer(first, second, one_more_confidence=0.7)  # the fourth extends the first but is too unsure of itself
     np.testing.assert_array_equal(chosen, np.stack([longer, short, empty, short, row_before, row_after, inside, short]))
     np.testing.assert_array_equal(surer(first, second), first)  # by default: the surer reading only
+
+
+def test_a_longer_second_reading_surer_of_its_characters_on_average_is_taken():
+    def reading(labels: list[int], sure: list[float]) -> np.ndarray:  # classes 0, 1, 2 and "no character" (3)
+        chars = np.zeros((5, 4))
+        chars[:, 3] = 1.0
+        for i, (c, p) in enumerate(zip(labels, sure)):
+            chars[i] = (1 - p) / 3
+            chars[i, c] = p
+        return chars
+
+    short = reading([0, 1, 1], [0.9, 0.9, 0.9])  # "011": confidence 0.729, 0.9 a character
+    lost = reading([2, 0, 1, 2], [0.8, 0.8, 0.8, 0.8])  # "2012": 0.41, 0.8 a character
+    dropped = reading([0, 2, 1, 2], [0.92, 0.92, 0.92, 0.92])  # "0212": 0.716, 0.92 a character
+    before = reading([2, 0, 1, 1], [0.92, 0.92, 0.92, 0.92])  # "2011": "011" and only one more before it
+    two = reading([0, 1], [0.9, 0.9])  # "01": 0.81
+    np.testing.assert_allclose(character_confidence(np.stack([short, lost, reading([], [])])), [0.9, 0.8, 0.0])
+    np.testing.assert_array_equal(one_more_before(np.stack([short, short]), np.stack([before, dropped])), [True, False])
+    first = np.stack([short, short, short, lost, two])
+    second = np.stack([lost, dropped, before, short, dropped])
+    # "0212" is surer of its characters than "011", though its product is lower; "2012" is not; one more before is
+    # a mark's place; a shorter second reading, or a first of under 3 characters: the product decides
+    np.testing.assert_array_equal(surer(first, second, longer_from=3), np.stack([short, dropped, short, short, two]))
+    np.testing.assert_array_equal(surer(first, second), np.stack([short, short, short, short, two]))
 
 
 def test_the_formats_break_a_tie_between_two_readers_of_as_many_characters():
