@@ -148,12 +148,18 @@ def character_confidence(chars: np.ndarray) -> np.ndarray:
     return np.where(count > 0, np.exp(mean_log), 0.0)
 
 
+def characters(chars: np.ndarray) -> list[np.ndarray]:
+    """Each reading's characters: the classes of its positions whose likeliest class is not "no character", in
+    order; ``(N, P, C)`` probabilities to ``N`` arrays."""
+    blank = chars.shape[-1] - 1
+    return [text[text != blank] for text in texts(chars)]
+
+
 def one_more_before(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """``(K,)`` whether each second reading is the first's characters with exactly one more before them (most often a
     mark beside the plate, a band's letter or a picture, read as a character); both ``(K, P, C)``."""
-    blank = first.shape[-1] - 1
-    return np.array([len(b[b != blank]) == len(a[a != blank]) + 1 and np.array_equal(b[b != blank][1:], a[a != blank])
-                     for a, b in zip(texts(first), texts(second))], bool)
+    return np.array([len(b) == len(a) + 1 and np.array_equal(b[1:], a)
+                     for a, b in zip(characters(first), characters(second))], bool)
 
 
 def extends(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -169,10 +175,8 @@ def extends(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     Returns:
         ``(K,)`` bool.
     """
-    blank = first.shape[-1] - 1
     out = np.zeros(len(first), bool)
-    for k, (a, b) in enumerate(zip(texts(first), texts(second))):
-        a, b = a[a != blank], b[b != blank]
+    for k, (a, b) in enumerate(zip(characters(first), characters(second))):
         more = len(b) - len(a)
         after, before = np.array_equal(a, b[: len(a)]), more >= 2 and np.array_equal(a, b[more:])
         between = more == 1 and any(np.array_equal(a, np.delete(b, i)) for i in range(1, len(b) - 1))
@@ -247,11 +251,11 @@ def surer(first: np.ndarray, second: np.ndarray, one_more_confidence: float = np
         ``(K, P, C)``.
     """
     second_confidence = reading_confidence(second)
+    first_length, second_length = read_lengths(first), read_lengths(second)
     with np.errstate(divide="ignore"):
         first_score, second_score = np.log(reading_confidence(first)), np.log(second_confidence)
     if log_prior is not None and len(first):
-        first_text, second_text = texts(first), texts(second)
-        look_alike = (read_lengths(first) == read_lengths(second)) & (first_text != second_text).any(axis=1)
+        look_alike = (first_length == second_length) & (texts(first) != texts(second)).any(axis=1)
         if look_alike.any():
             first_prior, second_prior = log_prior(first[look_alike]), log_prior(second[look_alike])
             both_fit = np.isfinite(first_prior) & np.isfinite(second_prior)
@@ -261,7 +265,6 @@ def surer(first: np.ndarray, second: np.ndarray, one_more_confidence: float = np
     keep_first = first_score >= second_score
     keep_first &= ~((second_confidence >= one_more_confidence) & extends(first, second))
     if longer_from is not None and len(first):
-        first_length, second_length = read_lengths(first), read_lengths(second)
         longer = (first_length >= longer_from) & (second_length > first_length) & ~one_more_before(first, second)
         keep_first &= ~(longer & (character_confidence(second) > character_confidence(first)))
     return np.where(keep_first[:, None, None], first, second)
