@@ -144,12 +144,18 @@ def test_the_reading_most_copies_agree_on_is_kept():
     np.testing.assert_array_equal(voted[2], readings[2, 0])
 
 
-def test_a_sure_second_reading_that_extends_the_first_is_taken():
-    def reading(labels: list[int], p: float) -> np.ndarray:  # classes 0, 1, 2 and "no character" (3)
-        chars = np.full((5, 4), (1 - p) / 3)
-        chars[np.arange(5), labels] = p
-        return chars
+def reading(labels: list[int], sure: float | list[float]) -> np.ndarray:
+    """``(5, 4)`` probabilities of classes 0, 1, 2 and "no character" (3): position ``i`` is ``labels[i]`` at ``sure``
+    (or ``sure[i]``), the other classes sharing the rest; the positions past the labels are surely "no character"."""
+    chars = np.zeros((5, 4))
+    chars[:, 3] = 1.0
+    for i, (c, p) in enumerate(zip(labels, np.broadcast_to(sure, len(labels)))):
+        chars[i] = (1 - p) / 3
+        chars[i, c] = p
+    return chars
 
+
+def test_a_sure_second_reading_that_extends_the_first_is_taken():
     short, longer = reading([0, 1, 3, 3, 3], 0.99), reading([0, 1, 2, 3, 3], 0.95)  # "01", "012"
     start, empty = reading([2, 0, 1, 3, 3], 0.95), reading([3, 3, 3, 3, 3], 0.99)  # "201": one more at the start; ""
     row_before, row_after = reading([2, 2, 0, 1, 3], 0.95), reading([0, 1, 2, 2, 3], 0.95)  # "2201", "0122"
@@ -164,20 +170,12 @@ def test_a_sure_second_reading_that_extends_the_first_is_taken():
 
 
 def test_a_longer_second_reading_surer_of_its_characters_on_average_is_taken():
-    def reading(labels: list[int], sure: list[float]) -> np.ndarray:  # classes 0, 1, 2 and "no character" (3)
-        chars = np.zeros((5, 4))
-        chars[:, 3] = 1.0
-        for i, (c, p) in enumerate(zip(labels, sure)):
-            chars[i] = (1 - p) / 3
-            chars[i, c] = p
-        return chars
-
-    short = reading([0, 1, 1], [0.9, 0.9, 0.9])  # "011": confidence 0.729, 0.9 a character
-    lost = reading([2, 0, 1, 2], [0.8, 0.8, 0.8, 0.8])  # "2012": 0.41, 0.8 a character
-    dropped = reading([0, 2, 1, 2], [0.92, 0.92, 0.92, 0.92])  # "0212": 0.716, 0.92 a character
-    before = reading([2, 0, 1, 1], [0.92, 0.92, 0.92, 0.92])  # "2011": "011" and only one more before it
-    two = reading([0, 1], [0.9, 0.9])  # "01": 0.81
-    np.testing.assert_allclose(character_confidence(np.stack([short, lost, reading([], [])])), [0.9, 0.8, 0.0])
+    short = reading([0, 1, 1], 0.9)  # "011": confidence 0.729, 0.9 a character
+    lost = reading([2, 0, 1, 2], 0.8)  # "2012": 0.41, 0.8 a character
+    dropped = reading([0, 2, 1, 2], 0.92)  # "0212": 0.716, 0.92 a character
+    before = reading([2, 0, 1, 1], 0.92)  # "2011": "011" and only one more before it
+    two = reading([0, 1], 0.9)  # "01": 0.81
+    np.testing.assert_allclose(character_confidence(np.stack([short, lost, reading([], 1.0)])), [0.9, 0.8, 0.0])
     np.testing.assert_array_equal(one_more_before(np.stack([short, short]), np.stack([before, dropped])), [True, False])
     first = np.stack([short, short, short, lost, two])
     second = np.stack([lost, dropped, before, short, dropped])
